@@ -1,0 +1,60 @@
+"""``code-diffusion train``: build the corpus, train the embedded model, export it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="build the corpus and tokenizer, train the embedded model (resumable), export it",
+        description=(
+            "Builds the corpus from the standard library and the installed dependencies (no "
+            "downloads), trains the tokenizer and the masked-diffusion model on the CPU, and "
+            "resumes from RUN_DIR/checkpoint.pt when it exists. Stops after --minutes; run it "
+            "again to continue."
+        ),
+    )
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/embedded"),
+                        help="where corpus arrays, tokenizer, checkpoint and log live")
+    parser.add_argument("--size", choices=("tiny", "small", "base"), default="small")
+    parser.add_argument("--minutes", type=float, default=60.0,
+                        help="wall-time budget for this invocation (default 60)")
+    parser.add_argument("--total-steps", type=int, default=4200,
+                        help="length of the learning-rate schedule in optimiser steps")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="build the corpus, tokenizer and token arrays, then stop")
+    parser.add_argument("--export", action="store_true",
+                        help="after training, export the checkpoint as the embedded model")
+    parser.add_argument("--export-only", action="store_true",
+                        help="export RUN_DIR/checkpoint.pt without training")
+    parser.add_argument("--export-dir", type=Path, default=None,
+                        help="where to export (default: the package's models/embedded)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from code_diffusion.training import data, export
+    from code_diffusion.training.train import Trainer, TrainConfig
+
+    if args.prepare_only:
+        data.build(args.run_dir, 4096)
+        return 0
+    if not args.export_only:
+        cfg = TrainConfig(run_dir=str(args.run_dir), size=args.size, minutes=args.minutes,
+                          total_steps=args.total_steps, batch_size=args.batch_size,
+                          lr=args.lr, threads=args.threads)
+        Trainer(cfg).train()
+    if args.export or args.export_only:
+        if not (args.run_dir / "checkpoint.pt").exists():
+            print(f"error: no checkpoint in {args.run_dir}; train first (code-diffusion train)")
+            return 2
+        target = args.export_dir or export.EMBEDDED_DIR
+        meta = export.export(args.run_dir, target)
+        print(f"exported step {meta['training']['steps']} "
+              f"({meta['training']['tokens_seen']:,} tokens) to {target}")
+    return 0

@@ -1,0 +1,61 @@
+"""Export a training checkpoint as the embedded model directory shipped in the package."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer
+
+from code_diffusion.training.data import TOKENIZER_FILE
+from code_diffusion.training.model import build_model, count_parameters
+from code_diffusion.training.tokenizer import save_pretrained_tokenizer
+
+EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "models" / "embedded"
+METADATA_FILE = "code_diffusion.json"
+
+
+def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") -> dict:
+    """Write ``config.json``, ``model.safetensors`` (``dtype``), the tokenizer files and
+    ``code_diffusion.json`` into ``out_dir``, replacing what is there atomically."""
+    state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    cfg = state["config"]
+    model = build_model(cfg["vocab_size"], cfg["size"], max_positions=512)
+    model.load_state_dict(state["model"])
+    model = model.to(getattr(torch, dtype)).eval()
+    stats = json.loads((run_dir / "data_stats.json").read_text())
+    metadata = {
+        "name": "code-diffusion-embedded",
+        "family": "embedded",
+        "format": {
+            "mask_token": "[MASK]", "pad_token": "[PAD]", "bos_token": "[BOS]",
+            "eos_token": "[EOS]",
+            "bos_at_file_start": True, "eos_at_file_end": True,
+            "hole_padding": "unused hole slots are predicted as [PAD] and trimmed",
+            "logits": "same-position",
+        },
+        "num_parameters": count_parameters(model),
+        "training": {
+            "steps": state["step"], "tokens_seen": state["tokens_seen"],
+            "seq_len": cfg["seq_len"], "batch_size": cfg["batch_size"], "lr": cfg["lr"],
+            "size": cfg["size"], "corpus": stats,
+        },
+        "max_context": cfg["seq_len"],
+        "dtype": dtype,
+    }
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir.parent) as tmp:
+        staging = Path(tmp) / "model"
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer = Tokenizer.from_file(str(run_dir / TOKENIZER_FILE))
+        save_pretrained_tokenizer(tokenizer, staging, max_length=cfg["seq_len"])
+        (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n")
+        old = out_dir.with_name(out_dir.name + ".old")
+        if out_dir.exists():
+            out_dir.rename(old)
+        staging.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    return metadata
