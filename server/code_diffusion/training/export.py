@@ -56,6 +56,8 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") 
         old = out_dir.with_name(out_dir.name + ".old")
         if out_dir.exists():
             out_dir.rename(old)
+        for file in staging.iterdir():
+            file.chmod(0o644)
         staging.rename(out_dir)
         shutil.rmtree(old, ignore_errors=True)
     return metadata

@@ -44,6 +44,9 @@ class TrainConfig:
     eval_every: int = 100
     seed: int = 0
     threads: int = 2
+    bf16: bool = True
+    """bfloat16 autocast for the forward pass (about 1.5x faster on CPUs with AVX512-BF16;
+    weights and optimiser state stay float32)."""
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -57,7 +60,7 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 @torch.no_grad()
 def held_out_loss(model, tokens: np.ndarray, seq_len: int, rates=EVAL_RATES,
-                  rows: int = 64) -> dict[str, float]:
+                  rows: int = 64, bf16: bool = False) -> dict[str, float]:
     """Mean masked-token CE on fixed held-out windows at fixed masking rates (iid masks)."""
     model.eval()
     result = {}
@@ -66,10 +69,24 @@ def held_out_loss(model, tokens: np.ndarray, seq_len: int, rates=EVAL_RATES,
                             t_min=rate, low_t_max=rate)
         rng = np.random.default_rng(1234)
         batch = make_batch(tokens, rows, rng, _fixed_rate(cfg, rate))
-        _, ce = diffusion_loss(model, batch)
+        with _autocast(bf16):
+            _, ce = diffusion_loss(model, batch)
         result[f"val_ce_t{rate}"] = round(float(ce), 4)
     model.train()
     return result
+
+
+def _autocast(enabled: bool):
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
+def bf16_supported() -> bool:
+    """True when this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _fixed_rate(cfg: MaskingConfig, rate: float) -> MaskingConfig:
@@ -103,6 +120,7 @@ class Trainer:
             [{"params": decay, "weight_decay": cfg.weight_decay},
              {"params": no_decay, "weight_decay": 0.0}],
             lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8)
+        self.bf16 = cfg.bf16 and bf16_supported()
         self.step, self.tokens_seen, self.rng = 0, 0, np.random.default_rng(cfg.seed)
         self._resume()
 
@@ -141,7 +159,8 @@ class Trainer:
                 for group in self.opt.param_groups:
                     group["lr"] = lr_at(self.step, cfg)
                 batch = make_batch(self.train_tokens, cfg.batch_size, self.rng, masking)
-                loss, ce = diffusion_loss(self.model, batch)
+                with _autocast(self.bf16):
+                    loss, ce = diffusion_loss(self.model, batch)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -156,7 +175,8 @@ class Trainer:
                 entry = {"step": self.step, "tokens": self.tokens_seen, "loss": float(loss),
                          "ce": float(ce), "lr": lr_at(self.step - 1, cfg), "tok_s": round(rate)}
                 if self.step % cfg.eval_every == 0:
-                    entry.update(held_out_loss(self.model, self.valid_tokens, cfg.seq_len))
+                    entry.update(held_out_loss(self.model, self.valid_tokens, cfg.seq_len,
+                                               bf16=self.bf16))
                     window_start, window_tokens = time.monotonic(), 0
                     self.log(json.dumps(entry))
                 self._record(entry)
