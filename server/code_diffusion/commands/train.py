@@ -39,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from code_diffusion.training import data, export
-    from code_diffusion.training.train import Trainer, TrainConfig
+    from code_diffusion.training.train import TrainConfig, Trainer
 
     if args.prepare_only:
         data.build(args.run_dir, 4096)

@@ -147,6 +147,8 @@ class Candidate:
     """Reward scores by name (``syntax``, ``confidence``, ``suffix_overlap``, ...)."""
     score: float = 0.0
     """The ranking score (higher is better)."""
+    problems: tuple[str, ...] = ()
+    """Checks this candidate failed (empty hole, added syntax errors, ...); empty if it passed."""
 
     @property
     def mean_confidence(self) -> float:
@@ -160,6 +162,7 @@ class Candidate:
             "forward_passes": self.forward_passes,
             "rewards": dict(self.rewards),
             "score": self.score,
+            "problems": list(self.problems),
         }
 
 

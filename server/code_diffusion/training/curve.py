@@ -25,7 +25,8 @@ def plot_curve(log_file: Path, out_png: Path, unigram_ce: float | None = None) -
     rates = sorted({k for r in rows for k in r if k.startswith("val_ce_t")})
     for key in rates:
         pts = [(r["tokens"] / 1e6, r[key]) for r in rows if key in r]
-        ax.plot(*zip(*pts), marker=".", label=f"held-out, masking rate {key[8:]}")
+        xs, ys = zip(*pts, strict=True)
+        ax.plot(xs, ys, marker=".", label=f"held-out, masking rate {key[8:]}")
     if unigram_ce is not None:
         ax.axhline(unigram_ce, color="k", linestyle="--", linewidth=1,
                    label=f"unigram baseline ({unigram_ce:.2f})")

@@ -1,0 +1,35 @@
+"""Command-line options shared by the commands that load a model."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", metavar="DIR", default=None,
+                       help="a local model directory (default: the embedded model)")
+    group.add_argument("--device", default="auto",
+                       help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    group.add_argument("--precision", default="float32",
+                       help="float32, bfloat16 or float16 (default: float32)")
+    group.add_argument("--trust-remote-code", action="store_true",
+                       help="allow a checkpoint's own Python code to run (off by default)")
+    group.add_argument("--allow-unsafe-weights", action="store_true",
+                       help="allow pickle weights (.bin/.pt); safetensors only by default")
+
+
+def load_from_args(args: argparse.Namespace):
+    from code_diffusion.engine.loading import load_model
+
+    return load_model(args.model, device=args.device, precision=args.precision,
+                      trust_remote_code=args.trust_remote_code,
+                      allow_unsafe_weights=args.allow_unsafe_weights)
+
+
+def quiet_transformers() -> None:
+    """No progress bars or advice on stderr from transformers: our own messages only."""
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()

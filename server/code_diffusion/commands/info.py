@@ -1,0 +1,51 @@
+"""``code-diffusion info``: what model is loaded, its family, device, precision, defaults."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from code_diffusion.commands._model_args import (
+    add_model_arguments,
+    load_from_args,
+    quiet_transformers,
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("info", help="show the model, its family, device, "
+                                                "precision and the generation defaults")
+    add_model_arguments(parser)
+    parser.add_argument("--json", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from code_diffusion import __version__
+    from code_diffusion.engine.types import GenerationRequest
+
+    quiet_transformers()
+    began = time.perf_counter()
+    model = load_from_args(args)
+    info = model.info.to_json()
+    info["load_seconds"] = round(time.perf_counter() - began, 2)
+    info["version"] = __version__
+    defaults = {k: v for k, v in GenerationRequest.defaults().items()
+                if k not in ("specification", "language", "partial_code")}
+    if args.json:
+        print(json.dumps({"model": info, "defaults": defaults}, indent=1))
+        return 0
+    params = info["num_parameters"]
+    print(f"code-diffusion {__version__}")
+    print(f"model:      {info['name']} ({info['family']} family)")
+    print(f"path:       {info['path']}")
+    print(f"parameters: {params:,}" if params else "parameters: unknown")
+    print(f"device:     {info['device']}    precision: {info['precision']}")
+    print(f"context:    {info['max_context']} tokens    loaded in {info['load_seconds']} s")
+    training = info.get("training") or {}
+    if training:
+        print(f"trained:    {training.get('steps')} steps, {training.get('tokens_seen'):,} "
+              "tokens")
+    print("defaults:   " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+    return 0

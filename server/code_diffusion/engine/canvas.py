@@ -1,0 +1,233 @@
+"""The token canvas of a request: context window, hole slots, and per-slot state.
+
+Layout of every row: ``[BOS]? spec-comment prefix [MASK]×n suffix [EOS]?``. ``[BOS]`` marks a
+prefix that starts the file and ``[EOS]`` a suffix that ends it, as in training. The context is
+cut to the model's window around the hole, keeping more prefix than suffix.
+
+Rows may have different canvas lengths (a "ladder"): with a model trained to leave unused slots
+as trailing ``[PAD]``, a shorter canvas is the same canvas with its tail pre-filled with
+``[PAD]``, so rows of different lengths share one tensor and one forward pass, and give
+different candidates even when sampling greedily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from code_diffusion.engine.types import Candidate, GenerationRequest
+
+if TYPE_CHECKING:
+    from code_diffusion.engine.adapters.base import Denoiser
+    from code_diffusion.engine.diffusion import SamplerOptions
+
+LINE_CANVAS, BLOCK_CANVAS = 24, 64
+LADDER = (1.0, 0.5, 0.75, 0.35, 0.6, 0.85, 0.25, 0.45)
+COMMENT_PREFIX = {
+    "python": "#", "shellscript": "#", "ruby": "#", "perl": "#", "r": "#", "yaml": "#",
+    "toml": "#", "lua": "--", "sql": "--", "haskell": "--",
+}
+PREFIX_SHARE = 0.75
+"""Share of the context budget the prefix gets when both sides are longer than the window."""
+
+
+def comment_block(specification: str, language: str | None) -> str:
+    """The specification as comment lines in ``language`` (``//`` where unknown but C-like)."""
+    mark = COMMENT_PREFIX.get(language or "python", "//")
+    return "".join(f"{mark} {line}".rstrip() + "\n" for line in specification.splitlines())
+
+
+def line_end_tokens(denoiser: Denoiser) -> frozenset[int]:
+    """Ids of every token whose text contains a newline (cached on the denoiser)."""
+    cached = denoiser.extra.get("line_end_tokens")
+    if cached is None:
+        size = len(denoiser.tokenizer)
+        cached = frozenset(i for i in range(size) if "\n" in denoiser.decode([i]))
+        denoiser.extra["line_end_tokens"] = cached
+    return cached
+
+
+@dataclass
+class Layout:
+    """What every row shares: the context around the hole and how the hole may be filled."""
+
+    left: list[int]
+    right: list[int]
+    spec_slice: slice
+    lengths: list[int]
+    """Canvas length of each of the request's rows (before trailing pre-filled ``[PAD]``)."""
+    allow_pad: bool
+    allow_eos: bool
+    cut_tokens: frozenset[int]
+    guided: bool
+
+
+def canvas_length(request: GenerationRequest, opts: SamplerOptions) -> int:
+    if opts.canvas_length is not None:
+        return max(1, opts.canvas_length)
+    if not opts.length_control:
+        return request.max_length
+    default = LINE_CANVAS if opts.hole == "line" else BLOCK_CANVAS
+    return min(request.max_length, default)
+
+
+def build_canvas(denoiser: Denoiser, request: GenerationRequest,
+                 opts: SamplerOptions) -> CanvasTemplate:
+    """Tokenise the request and lay out the window around the hole."""
+    ids = denoiser.ids
+    code = request.partial_code
+    prefix, suffix = (code.prefix, code.suffix) if code else ("", "")
+    spec = denoiser.encode(comment_block(request.specification, request.language))
+    n = canvas_length(request, opts)
+    budget = max(8, denoiser.max_context - n - len(spec) - 2)
+    # Tokenise only the characters that can fit (about 8 per token is generous for code).
+    prefix_ids = denoiser.encode(prefix[-budget * 8 :])
+    suffix_ids = denoiser.encode(suffix[: budget * 8])
+    suffix_keep = min(len(suffix_ids), max(budget - len(prefix_ids),
+                                           int(budget * (1 - PREFIX_SHARE))))
+    prefix_keep = min(len(prefix_ids), budget - suffix_keep)
+    file_start = prefix_keep == len(prefix_ids) and len(prefix) <= budget * 8
+    file_end = suffix_keep == len(suffix_ids) and len(suffix) <= budget * 8
+    left = ([ids.bos] if file_start and ids.bos is not None else [])
+    spec_start = len(left)
+    left += spec + prefix_ids[len(prefix_ids) - prefix_keep :]
+    right = suffix_ids[:suffix_keep] + ([ids.eos] if file_end and ids.eos is not None else [])
+    if denoiser.alignment == "shifted" and not left:
+        raise ValueError("a shifted-logit model needs a token before the hole and has no BOS")
+    ladder = (denoiser.trailing_pad and opts.length_control and opts.canvas_length is None)
+    lengths = [max(2, round(n * LADDER[r % len(LADDER)])) if ladder else n
+               for r in range(request.num_samples)]
+    pad_ok = opts.length_control and ids.pad is not None
+    cut = line_end_tokens(denoiser) if opts.hole == "line" else frozenset()
+    eos_ok = not suffix and ids.eos is not None and opts.length_control
+    if eos_ok:
+        cut = cut | {ids.eos}
+    return CanvasTemplate(
+        denoiser, Layout(left, right, slice(spec_start, spec_start + len(spec)), lengths,
+                         pad_ok, eos_ok, cut,
+                         guided=request.guidance_scale != 1.0 and bool(spec)))
+
+
+class CanvasTemplate:
+    """The request's layout; :meth:`rows` makes the tensor for a chunk of rows."""
+
+    def __init__(self, denoiser: Denoiser, layout: Layout) -> None:
+        self.denoiser, self.layout = denoiser, layout
+
+    @property
+    def guided(self) -> bool:
+        return self.layout.guided
+
+    def rows(self, rows: list[int]) -> Canvas:
+        lay, ids = self.layout, self.denoiser.ids
+        width = max(lay.lengths)
+        filler = ids.pad if ids.pad is not None else ids.mask
+        hole = [[ids.mask] * lay.lengths[r] + [filler] * (width - lay.lengths[r]) for r in rows]
+        tensor = torch.tensor([lay.left + h + lay.right for h in hole], dtype=torch.long,
+                              device=self.denoiser.device)
+        return Canvas(self.denoiser, lay, tensor, len(lay.left), width)
+
+    def refine_row(self, chunk: Canvas, row: int, share: float = 0.25) -> Canvas:
+        """One row with the least confident ``share`` of its committed tokens masked again."""
+        single = Canvas(self.denoiser, self.layout, chunk.ids[row : row + 1].clone(),
+                        chunk.start, chunk.width)
+        single.confidence = chunk.confidence[row : row + 1].clone()
+        real = [i for i, t in enumerate(single.hole_tokens(0)) if t not in single.skip_ids]
+        if real:
+            count = max(1, int(len(real) * share))
+            scores = single.confidence[0, real]
+            for index in torch.topk(-scores, count).indices.tolist():
+                single.ids[0, single.start + real[index]] = self.denoiser.ids.mask
+        return single
+
+
+@dataclass
+class Canvas:
+    """The tensor of a chunk of rows and each hole slot's committed confidence."""
+
+    denoiser: Denoiser
+    layout: Layout
+    ids: torch.Tensor
+    start: int
+    width: int
+    passes: int = 0
+    confidence: torch.Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.confidence = torch.ones(self.ids.shape[0], self.width)
+
+    @property
+    def guided(self) -> bool:
+        return self.layout.guided
+
+    @property
+    def allow_pad(self) -> bool:
+        return self.layout.allow_pad
+
+    @property
+    def allow_eos(self) -> bool:
+        return self.layout.allow_eos
+
+    @property
+    def cut_tokens(self) -> frozenset[int]:
+        return self.layout.cut_tokens
+
+    @property
+    def pad_id(self) -> int | None:
+        return self.denoiser.ids.pad
+
+    @property
+    def skip_ids(self) -> set[int | None]:
+        return {self.denoiser.ids.pad, self.denoiser.ids.eos}
+
+    def hole(self) -> torch.Tensor:
+        return self.ids[:, self.start : self.start + self.width]
+
+    def masked_positions(self) -> torch.Tensor:
+        where = torch.zeros_like(self.ids, dtype=torch.bool)
+        where[:, self.start : self.start + self.width] = self.hole() == self.denoiser.ids.mask
+        return where
+
+    def unconditional_ids(self) -> torch.Tensor:
+        """The same rows with the specification masked out (the unconditional branch of CFG)."""
+        ids = self.ids.clone()
+        ids[:, self.layout.spec_slice] = self.denoiser.ids.mask
+        return ids
+
+    def commit(self, row: int, positions: torch.Tensor, tokens: torch.Tensor,
+               confidence: torch.Tensor) -> None:
+        self.ids[row, positions] = tokens.to(self.ids.device)
+        self.confidence[row, positions - self.start] = confidence.cpu()
+
+    def fill_pad(self, row: int, slots: list[int]) -> None:
+        if slots and self.pad_id is not None:
+            self.ids[row, [self.start + s for s in slots]] = self.pad_id
+
+    def hole_tokens(self, row: int) -> list[int | None]:
+        mask = self.denoiser.ids.mask
+        return [None if t == mask else t for t in self.hole()[row].tolist()]
+
+    def masked_counts(self) -> list[int]:
+        return (self.hole() == self.denoiser.ids.mask).sum(-1).tolist()
+
+    def _real(self, row: int) -> tuple[list[int], list[float]]:
+        tokens, conf = [], []
+        for index, token in enumerate(self.hole_tokens(row)):
+            if token is None or token in self.skip_ids:
+                continue
+            tokens.append(token)
+            conf.append(float(self.confidence[row, index]))
+        return tokens, conf
+
+    def texts(self) -> list[str]:
+        return [self.denoiser.decode(self._real(r)[0]) for r in range(self.ids.shape[0])]
+
+    def candidates(self) -> list[Candidate]:
+        out = []
+        for row in range(self.ids.shape[0]):
+            tokens, conf = self._real(row)
+            out.append(Candidate(text=self.denoiser.decode(tokens), confidence=tuple(conf),
+                                 forward_passes=self.passes))
+        return out

@@ -1,0 +1,163 @@
+"""``CodeGenerator``: from a buffer and a hole to ranked candidates, through the interface only.
+
+It builds the request (prefix and suffix around the hole; the model's own window is cut from
+them), calls the model through :class:`CodeGenerationModel` (never a concrete class's private
+API), post-processes (cut at the hole's end, drop text that repeats the suffix) and, with
+``use_rewards``, scores and ranks. When no candidate passes, it raises
+:class:`GenerationError` listing each candidate's failed checks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from code_diffusion.engine.adapters import as_code_generation_model
+from code_diffusion.engine.diffusion import CodeDiffusion, SamplerOptions
+from code_diffusion.engine.errors import (
+    GenerationCancelled,
+    GenerationError,
+    InvalidRequestError,
+)
+from code_diffusion.engine.interface import CodeGenerationModel, ModelInfo, SampleStep
+from code_diffusion.engine.rewards import Hole, score, trim
+from code_diffusion.engine.types import Candidate, GenerationRequest, PartialCode
+
+HOLE_KINDS = ("auto", "line", "block", "span")
+BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", "do", "then")
+
+
+@dataclass(frozen=True)
+class FillResult:
+    """The outcome of one fill: ranked candidates for ``text[start:end]``."""
+
+    candidates: tuple[Candidate, ...]
+    """Exactly ``num_samples``: the ones that pass the checks first (best first), then the
+    ones that failed, each with its ``problems``."""
+    start: int
+    end: int
+    kind: str
+    """The hole's shape as used: ``line``, ``block`` or ``span``."""
+    forward_passes: int
+    elapsed_ms: float
+    request: GenerationRequest
+
+    def passing(self) -> list[Candidate]:
+        """The candidates that passed every check, without duplicates, best first."""
+        seen: set[str] = set()
+        out = []
+        for candidate in self.candidates:
+            if not candidate.problems and candidate.text not in seen:
+                seen.add(candidate.text)
+                out.append(candidate)
+        return out
+
+
+def hole_kind(text: str, start: int, end: int, requested: str = "auto") -> str:
+    """``auto`` resolved from the buffer: a selection is a span; a cursor on an empty line
+    after a block opener (``def f():``) is a block; anything else is a line."""
+    if requested not in HOLE_KINDS:
+        raise InvalidRequestError("hole", f"hole must be one of {', '.join(HOLE_KINDS)}, "
+                                          f"got {requested!r}")
+    if requested != "auto":
+        return requested
+    if end > start:
+        return "span"
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    if line.strip():
+        return "line"
+    above = text[:line_start].rstrip().rsplit("\n", 1)[-1].rstrip()
+    return "block" if above.endswith(BLOCK_OPENERS) else "line"
+
+
+class CodeGenerator:
+    """Fills holes in buffers with any model the adapter layer accepts."""
+
+    def __init__(self, model: CodeGenerationModel | Any) -> None:
+        self.model: CodeGenerationModel = as_code_generation_model(model)
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.model.info
+
+    def fill(self, text: str, start: int, end: int | None = None, *,
+             language: str | None = None, specification: str = "", hole: str = "auto",
+             length_control: bool = True, canvas_length: int | None = None,
+             on_step: Callable[[SampleStep], None] | None = None,
+             should_stop: Callable[[], bool] | None = None, **params: Any) -> FillResult:
+        """Fill ``text[start:end]`` (an insertion at ``start`` when ``end`` is None).
+
+        ``params`` are :class:`GenerationRequest` fields. Raises
+        :class:`GenerationCancelled` when ``should_stop()`` turns true between steps.
+        """
+        end = start if end is None else end
+        _check_offsets(text, start, end)
+        kind = hole_kind(text, start, end, hole)
+        request = GenerationRequest(specification=specification, language=language,
+                                    partial_code=PartialCode(text[:start], text[end:]),
+                                    **params)
+        began = time.perf_counter()
+        if kind == "span" and canvas_length is None and length_control:
+            # about 3 characters per token in code; over-allocate, unused slots are trimmed
+            canvas_length = min(request.max_length, (end - start) // 2 + 8)
+        options = SamplerOptions(hole=kind, length_control=length_control,
+                                 canvas_length=canvas_length, should_stop=should_stop)
+        final = self._run(request, options, on_step, should_stop)
+        target = Hole(text, start, end, kind, language)
+        trimmed = [replace(c, text=trim(c.text, target)) for c in final.candidates]
+        ranked = score(trimmed, target, request.use_rewards)
+        if all(c.problems for c in ranked):
+            raise GenerationError(
+                f"no candidate passed the checks ({len(ranked)} generated)",
+                [f"{c.text!r}: {', '.join(c.problems)}" for c in ranked])
+        return FillResult(candidates=tuple(ranked), start=start, end=end, kind=kind,
+                          forward_passes=final.forward_passes,
+                          elapsed_ms=(time.perf_counter() - began) * 1000, request=request)
+
+    def from_specification(self, specification: str, language: str | None = None,
+                           **params: Any) -> FillResult:
+        """Write code from a description alone (an empty buffer with the hole in it)."""
+        if not specification.strip():
+            raise InvalidRequestError("specification", "specification is empty; describe "
+                                                       "the code to write")
+        return self.fill("", 0, language=language, specification=specification,
+                         hole="block", **params)
+
+    def _run(self, request: GenerationRequest, options: SamplerOptions,
+             on_step: Callable[[SampleStep], None] | None,
+             should_stop: Callable[[], bool] | None) -> SampleStep:
+        params = {name: getattr(request, name) for name in GenerationRequest.field_names()
+                  if name not in ("specification", "language", "partial_code")}
+        extra = {"sampler": options} if isinstance(self.model, CodeDiffusion) else {}
+        steps = self.model.sample(request.specification, request.language,
+                                  request.partial_code, **params, **extra)
+        try:
+            for step in steps:
+                if step.done:
+                    return step
+                if on_step is not None:
+                    on_step(step)
+                if should_stop is not None and should_stop():
+                    raise GenerationCancelled("generation cancelled between denoising steps")
+        finally:
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()
+        raise GenerationError(f"{self.info.name} stopped without a result",
+                              ["its sample() ended before the final step"])
+
+
+def _check_offsets(text: str, start: int, end: int) -> None:
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidRequestError(name, f"{name} must be an integer offset, got {value!r}")
+        if not 0 <= value <= len(text):
+            raise InvalidRequestError(
+                name, f"{name} must be between 0 and {len(text)} (the buffer's length), "
+                      f"got {value}")
+    if end < start:
+        raise InvalidRequestError("end", f"end ({end}) must not be before start ({start})")

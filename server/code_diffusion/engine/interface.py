@@ -1,0 +1,91 @@
+"""The one interface every model the generator talks to implements.
+
+A :class:`CodeGenerationModel` has ``generate`` (the final candidates) and ``sample`` (the same
+work, yielding a :class:`SampleStep` after every denoising step so callers can stream partial
+text and stop between steps by closing the iterator). The call shape is the one callers have
+always used: ``model.generate(specification, language, partial_code, **params)``, with the
+project-wide parameter names of :class:`~code_diffusion.engine.types.GenerationRequest`.
+
+Objects that do not have this shape are turned into one by
+:func:`code_diffusion.engine.adapters.as_code_generation_model`, which inspects them; nothing
+here calls a method to find out whether it works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from code_diffusion.engine.types import Candidate, PartialCode
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What is loaded, for ``code-diffusion info``, the status bar and the logs."""
+
+    name: str
+    """A short display name (the checkpoint directory's name or the model's own name)."""
+    family: str
+    """The adapter family: ``embedded``, ``masked-lm``, ``dream``, ``llada``, ``legacy``, ..."""
+    device: str = "cpu"
+    precision: str = "float32"
+    num_parameters: int | None = None
+    path: str | None = None
+    max_context: int | None = None
+    """Longest token window the model was trained on (the generator cuts its window to it)."""
+    supported: tuple[str, ...] = ()
+    """The request parameters this model honours when set away from their defaults."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "family": self.family, "device": self.device,
+            "precision": self.precision, "num_parameters": self.num_parameters,
+            "path": self.path, "max_context": self.max_context,
+            "supported": list(self.supported), **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class SampleStep:
+    """The state after one denoising step."""
+
+    step: int
+    """1-based step number."""
+    texts: tuple[str, ...]
+    """Each row's hole text so far (still-masked slots are left out)."""
+    masked: tuple[int, ...]
+    """How many slots of each row are still masked."""
+    forward_passes: int
+    """Forward passes spent so far (a batched pass counts once per chunk)."""
+    candidates: tuple[Candidate, ...] = ()
+    """Filled in on the last step only: the final candidates, as ``generate`` returns them."""
+
+    @property
+    def done(self) -> bool:
+        return bool(self.candidates)
+
+
+@runtime_checkable
+class CodeGenerationModel(Protocol):
+    """A model that fills a hole in code (or writes code from a specification).
+
+    ``partial_code`` is a :class:`~code_diffusion.engine.types.PartialCode` (or a prefix string,
+    a ``(prefix, suffix)`` pair or a ``{"prefix", "suffix"}`` mapping); ``None`` means generate
+    from the specification alone. ``params`` are the other
+    :class:`~code_diffusion.engine.types.GenerationRequest` fields. ``generate`` returns exactly
+    ``num_samples`` candidates. A parameter the model cannot honour, set away from its
+    default, raises :class:`~code_diffusion.engine.errors.UnsupportedParameterError`.
+    """
+
+    info: ModelInfo
+
+    def generate(self, specification: str, language: str | None = None,
+                 partial_code: PartialCode | str | None = None,
+                 **params: Any) -> list[Candidate]: ...
+
+    def sample(self, specification: str, language: str | None = None,
+               partial_code: PartialCode | str | None = None,
+               **params: Any) -> Iterator[SampleStep]: ...

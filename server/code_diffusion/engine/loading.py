@@ -1,0 +1,145 @@
+"""Load a model directory (or the embedded model) into a ``CodeGenerationModel``.
+
+Nothing is downloaded: the path must be a local directory. Weights load from safetensors only,
+unless the user opts in to pickle files; a checkpoint's own Python code runs only when the
+user turns ``trust_remote_code`` on. Every refusal and every failure names the path, what is
+wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from code_diffusion.engine.devices import resolve_device, torch_dtype
+from code_diffusion.engine.errors import ModelLoadError
+from code_diffusion.engine.interface import CodeGenerationModel
+
+EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "models" / "embedded"
+EMBEDDED_METADATA = "code_diffusion.json"
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.bin")
+SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+REMOTE_FAMILIES = {"dream": "dream", "llada": "llada", "open-dcoder": "dream"}
+
+
+def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "auto",
+               precision: str = "float32", trust_remote_code: bool = False,
+               allow_unsafe_weights: bool = False) -> CodeGenerationModel:
+    """Load ``path`` (``None`` or empty: the embedded model) on ``device`` in ``precision``."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    directory = Path(path).expanduser() if path else EMBEDDED_DIR
+    target = resolve_device(device)
+    dtype = torch_dtype(precision, target)
+    config = _read_config(directory)
+    family = detect_family(directory, config)
+    _check_weights(directory, allow_unsafe_weights)
+    if family in ("dream", "llada") and not trust_remote_code:
+        raise ModelLoadError(
+            f"{directory} is a {family} checkpoint that ships its own Python code (auto_map in "
+            "config.json); code-diffusion runs it only when you allow it: set "
+            "codeDiffusion.trustRemoteCode to true (CLI: --trust-remote-code)")
+    from code_diffusion.engine import adapters
+
+    model, tokenizer = _from_pretrained(directory, family, dtype, trust_remote_code,
+                                        allow_unsafe_weights)
+    model = model.to(target).eval()
+    return adapters.wrap_loaded(model, tokenizer, family=family, path=directory,
+                                metadata=_embedded_metadata(directory))
+
+
+def _read_config(directory: Path) -> dict[str, Any]:
+    if not directory.exists():
+        raise ModelLoadError(
+            f"model directory {directory} does not exist; set codeDiffusion.modelPath "
+            "(CLI: --model) to a local directory holding config.json, the tokenizer files and "
+            "model.safetensors, or leave it empty for the embedded model")
+    if not directory.is_dir():
+        raise ModelLoadError(f"model path {directory} is a file; it must be a directory "
+                             "holding config.json, the tokenizer files and model.safetensors")
+    config_file = directory / "config.json"
+    try:
+        return json.loads(config_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelLoadError(
+            f"{directory} has no config.json; a model directory holds config.json, the "
+            "tokenizer files (tokenizer.json or vocab files) and model.safetensors") from None
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{config_file} is not valid JSON ({exc}); restore the file "
+                             "from the checkpoint") from exc
+
+
+def detect_family(directory: Path, config: dict[str, Any]) -> str:
+    """``embedded``, ``masked-lm``, ``dream`` or ``llada``, from the files and config alone."""
+    model_type = str(config.get("model_type", "")).lower()
+    architectures = [str(a) for a in config.get("architectures") or []]
+    if (directory / EMBEDDED_METADATA).exists():
+        return "embedded"
+    if model_type in REMOTE_FAMILIES or any("LLaDA" in a or "Dream" in a for a in architectures):
+        return REMOTE_FAMILIES.get(model_type, "llada" if any("LLaDA" in a for a in
+                                                              architectures) else "dream")
+    if "auto_map" in config and "AutoModel" in str(config["auto_map"]):
+        return "dream"  # remote-code diffusion models expose diffusion_generate
+    if any(a.endswith("ForMaskedLM") for a in architectures):
+        return "masked-lm"
+    raise ModelLoadError(
+        f"{directory}/config.json describes model_type {model_type or '(none)'!r} with "
+        f"architectures {architectures or '(none)'}, which is not a family code-diffusion can "
+        "drive; supported: any *ForMaskedLM (BERT, RoBERTa, ModernBERT, the embedded model), "
+        "Dream / Dream-Coder / DiffuCoder / Open-dCoder (diffusion_generate) and LLaDA")
+
+
+def _check_weights(directory: Path, allow_unsafe: bool) -> None:
+    names = {p.name for p in directory.iterdir()}
+    if any(n in names for n in SAFE_WEIGHTS) or any(n.endswith(".safetensors") for n in names):
+        return
+    pickles = sorted(n for n in names if n in PICKLE_WEIGHTS or n.endswith((".bin", ".pt")))
+    if pickles and not allow_unsafe:
+        raise ModelLoadError(
+            f"{directory} has only pickle weights ({', '.join(pickles)}), which can run "
+            "arbitrary code when loaded; convert them to model.safetensors, or set "
+            "codeDiffusion.allowUnsafeWeights to true (CLI: --allow-unsafe-weights)")
+    if not pickles:
+        raise ModelLoadError(f"{directory} has no weights: expected model.safetensors "
+                             "(or model.safetensors.index.json with its shards)")
+
+
+def _from_pretrained(directory: Path, family: str, dtype, trust_remote_code: bool,
+                     allow_unsafe: bool):
+    import transformers
+
+    loader = (transformers.AutoModelForMaskedLM if family in ("embedded", "masked-lm")
+              else transformers.AutoModel)
+    options = dict(local_files_only=True, trust_remote_code=trust_remote_code)
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(directory), **options)
+    except Exception as exc:  # transformers raises many types; name the file and the cause
+        raise ModelLoadError(f"could not load the tokenizer from {directory}: {exc}; the "
+                             "directory needs tokenizer.json (or the vocab files) that "
+                             "match the model") from exc
+    try:
+        model = loader.from_pretrained(str(directory), dtype=dtype,
+                                       use_safetensors=not allow_unsafe or None, **options)
+    except Exception as exc:
+        raise ModelLoadError(f"could not load the weights in {directory}: {exc}; the files "
+                             "may be truncated or from another model: copy the checkpoint "
+                             "again") from exc
+    vocab = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > vocab:
+        raise ModelLoadError(
+            f"the tokenizer in {directory} has {len(tokenizer)} tokens but the model's "
+            f"embedding has {vocab} rows: the tokenizer belongs to another model; copy the "
+            "checkpoint's own tokenizer files")
+    return model, tokenizer
+
+
+def _embedded_metadata(directory: Path) -> dict[str, Any]:
+    meta = directory / EMBEDDED_METADATA
+    if not meta.exists():
+        return {}
+    try:
+        return json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{meta} is not valid JSON ({exc})") from exc

@@ -1,0 +1,122 @@
+"""Post-processing and scoring of candidates: cut at the hole's end, drop text that repeats the
+suffix, then score syntax, confidence and suffix overlap and rank.
+
+The syntax score is the number of syntax errors in the whole buffer with the candidate in,
+minus the number before: an already-broken buffer (the user is typing) does not disqualify
+every candidate, and a candidate that makes it worse is rejected with that reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from code_diffusion.engine import syntax
+from code_diffusion.engine.types import Candidate
+
+CLOSERS = set(")]}>\"'`;:, \t")
+
+
+@dataclass(frozen=True)
+class Hole:
+    """Where a candidate goes: ``text[start:end]`` is replaced."""
+
+    text: str
+    start: int
+    end: int
+    kind: str
+    """``line``, ``block`` or ``span``."""
+    language: str | None
+
+    @property
+    def prefix(self) -> str:
+        return self.text[: self.start]
+
+    @property
+    def suffix(self) -> str:
+        return self.text[self.end :]
+
+    @property
+    def rest_of_line(self) -> str:
+        """What follows the hole on its line."""
+        return self.suffix.split("\n", 1)[0]
+
+
+def trim(candidate_text: str, hole: Hole) -> str:
+    """Cut the candidate at the hole's end and drop what repeats the suffix."""
+    text = candidate_text.replace("\r\n", "\n")
+    if hole.kind == "line":
+        text = text.split("\n", 1)[0].rstrip()
+        rest = hole.rest_of_line
+        if rest.strip():
+            text = _drop_overlap(text, rest)
+        return text
+    suffix_lines = [ln for ln in hole.suffix.split("\n") if ln.strip()]
+    if suffix_lines:
+        first = suffix_lines[0].rstrip()
+        lines = text.split("\n")
+        for index, line in enumerate(lines):
+            if index > 0 and line.rstrip() == first and len(first.strip()) > 3:
+                text = "\n".join(lines[:index])
+                break
+    if hole.rest_of_line.strip():
+        text = _drop_overlap(text.rstrip(), hole.rest_of_line)
+    elif hole.suffix.startswith("\n") or not hole.suffix:
+        text = text.rstrip()
+    return text
+
+
+def _drop_overlap(text: str, rest: str) -> str:
+    """Remove a tail of ``text`` that the rest of the line already has (closing brackets and
+    quotes the editor auto-inserted, or a repeated word)."""
+    for size in range(min(len(text), len(rest)), 0, -1):
+        tail = rest[:size]
+        if text.endswith(tail) and (size > 2 or set(tail) <= CLOSERS):
+            return text[: len(text) - size]
+    return text
+
+
+def score(candidates: list[Candidate], hole: Hole, use_rewards: bool) -> list[Candidate]:
+    """Every candidate with its rewards, score and failed checks: the ones that pass first
+    (best score first), then the ones that failed (``problems`` says why)."""
+    before = syntax.error_count(hole.text, hole.language) if use_rewards else None
+    scored = []
+    for candidate in candidates:
+        problems: list[str] = []
+        rewards = {"confidence": candidate.mean_confidence}
+        if not candidate.text.strip():
+            problems.append("the model left the hole empty")
+        elif use_rewards:
+            rewards.update(_syntax(candidate.text, hole, before, problems))
+            rewards["suffix_overlap"] = _overlap(candidate.text, hole.suffix)
+        scored.append(replace(candidate, rewards=rewards, score=_rank_score(rewards),
+                              problems=tuple(problems)))
+    scored.sort(key=lambda c: (not c.problems, c.score), reverse=True)
+    return scored
+
+
+def _syntax(text: str, hole: Hole, before: int | None, reasons: list[str]) -> dict[str, float]:
+    if before is None:
+        return {}
+    after = syntax.error_count(hole.prefix + text + hole.suffix, hole.language)
+    delta = (after or 0) - before
+    if delta > 0:
+        reasons.append(f"it adds {delta} syntax error{'s' if delta > 1 else ''} "
+                       f"({hole.language} grammar)")
+    return {"syntax": float(-max(0, delta))}
+
+
+def _overlap(text: str, suffix: str) -> float:
+    """Share of the candidate's non-blank lines that already appear in the next lines of the
+    suffix (a candidate that copies what follows it is not new code)."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    following = {ln.strip() for ln in suffix.split("\n")[:20] if ln.strip()}
+    if not lines:
+        return 0.0
+    return sum(ln in following for ln in lines) / len(lines)
+
+
+def _rank_score(rewards: dict[str, float]) -> float:
+    confidence = max(rewards.get("confidence", 0.0), 1e-6)
+    return (math.log(confidence) + 2.0 * rewards.get("syntax", 0.0)
+            - 1.0 * rewards.get("suffix_overlap", 0.0))
