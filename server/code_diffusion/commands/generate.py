@@ -66,13 +66,15 @@ def run(args: argparse.Namespace) -> int:
 
     generator = CodeGenerator(load_from_args(args))
     if args.file is None:
-        result = generator.from_specification(args.spec, language, **params)
+        result = generator.from_specification(args.spec, language, require_passing=False,
+                                              **params)
     else:
         result = generator.fill(text, start, end, language=language, specification=args.spec,
-                                hole=args.hole, **params)
+                                hole=args.hole, require_passing=False, **params)
+    status = 0 if result.passing() else 1
     if args.json:
         print(json.dumps([c.to_json() for c in result.candidates], indent=1))
-        return 0
+        return status
     where = f" at line {args.line}, column {args.col}" if args.file else ""
     print(f"{len(result.candidates)} candidate(s){where} ({result.kind} hole, "
           f"{result.forward_passes} forward passes, {result.elapsed_ms:.0f} ms, "
@@ -82,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n--- candidate {index}: mean confidence {candidate.mean_confidence:.2f}"
               f"{problems}")
         print(candidate.text)
-    return 0
+    if status:
+        print("\nno candidate passed the checks (see 'failed' above); try more --steps, "
+              "another --temperature, or a larger --max-length", file=sys.stderr)
+    return status
 
 
 def _buffer(args: argparse.Namespace) -> tuple[str, int, int | None, str | None]:
@@ -123,6 +128,3 @@ def offset_of(text: str, line: int, col: int, line_flag: str, col_flag: str) -> 
                                             f"on line {line}, got {col}")
     return sum(len(ln) + 1 for ln in lines[: line - 1]) + col - 1
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(1)

@@ -88,11 +88,14 @@ class CodeGenerator:
              language: str | None = None, specification: str = "", hole: str = "auto",
              length_control: bool = True, canvas_length: int | None = None,
              on_step: Callable[[SampleStep], None] | None = None,
-             should_stop: Callable[[], bool] | None = None, **params: Any) -> FillResult:
+             should_stop: Callable[[], bool] | None = None, require_passing: bool = True,
+             **params: Any) -> FillResult:
         """Fill ``text[start:end]`` (an insertion at ``start`` when ``end`` is None).
 
         ``params`` are :class:`GenerationRequest` fields. Raises
-        :class:`GenerationCancelled` when ``should_stop()`` turns true between steps.
+        :class:`GenerationCancelled` when ``should_stop()`` turns true between steps, and
+        :class:`GenerationError` with every candidate's failed checks when none passes (unless
+        ``require_passing`` is false: then the result holds them, each with its problems).
         """
         end = start if end is None else end
         _check_offsets(text, start, end)
@@ -110,7 +113,7 @@ class CodeGenerator:
         target = Hole(text, start, end, kind, language)
         trimmed = [replace(c, text=trim(c.text, target)) for c in final.candidates]
         ranked = score(trimmed, target, request.use_rewards)
-        if all(c.problems for c in ranked):
+        if require_passing and all(c.problems for c in ranked):
             raise GenerationError(
                 f"no candidate passed the checks ({len(ranked)} generated)",
                 [f"{c.text!r}: {', '.join(c.problems)}" for c in ranked])
@@ -119,13 +122,13 @@ class CodeGenerator:
                           elapsed_ms=(time.perf_counter() - began) * 1000, request=request)
 
     def from_specification(self, specification: str, language: str | None = None,
-                           **params: Any) -> FillResult:
+                           require_passing: bool = True, **params: Any) -> FillResult:
         """Write code from a description alone (an empty buffer with the hole in it)."""
         if not specification.strip():
             raise InvalidRequestError("specification", "specification is empty; describe "
                                                        "the code to write")
         return self.fill("", 0, language=language, specification=specification,
-                         hole="block", **params)
+                         hole="block", require_passing=require_passing, **params)
 
     def _run(self, request: GenerationRequest, options: SamplerOptions,
              on_step: Callable[[SampleStep], None] | None,

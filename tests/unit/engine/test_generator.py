@@ -1,0 +1,129 @@
+"""CodeGenerator: hole shapes, post-processing, rewards and clear failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from code_diffusion.engine import (
+    Candidate,
+    GenerationCancelled,
+    GenerationError,
+    GenerationRequest,
+    InvalidRequestError,
+    ModelInfo,
+    SampleStep,
+)
+from code_diffusion.engine.generator import CodeGenerator, hole_kind
+from code_diffusion.engine.rewards import Hole, trim
+
+
+class ScriptedModel:
+    """Conforms to the interface and returns the texts it was given, one step per text."""
+
+    def __init__(self, texts: list[str], steps: int = 3) -> None:
+        self.texts, self.steps = texts, steps
+        self.info = ModelInfo(name="scripted", family="test")
+        self.requests: list[GenerationRequest] = []
+        self.steps_run = 0
+
+    def generate(self, specification, language=None, partial_code=None, **params):
+        *_, last = self.sample(specification, language, partial_code, **params)
+        return list(last.candidates)
+
+    def sample(self, specification, language=None, partial_code=None,
+               **params) -> Iterator[SampleStep]:
+        request = GenerationRequest(specification=specification, language=language,
+                                    partial_code=partial_code, **params)
+        self.requests.append(request)
+        texts = [self.texts[i % len(self.texts)] for i in range(request.num_samples)]
+        for step in range(1, self.steps + 1):
+            self.steps_run += 1
+            yield SampleStep(step=step, texts=tuple(t[:step] for t in texts),
+                             masked=(self.steps - step,) * len(texts), forward_passes=step)
+        yield SampleStep(step=self.steps + 1, texts=tuple(texts), masked=(0,) * len(texts),
+                         forward_passes=self.steps,
+                         candidates=tuple(Candidate(t, confidence=(0.5,)) for t in texts))
+
+
+BUFFER = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"
+CURSOR = BUFFER.index("return ") + len("return ")
+
+
+@pytest.mark.parametrize(("text", "start", "end", "kind"), [
+    ("x = 1\ny = \n", 10, 10, "line"),
+    ("def f():\n    \n", 13, 13, "block"),
+    ("a = 1\n\nb = 2\n", 6, 6, "line"),
+    ("a = 1\nb = 2\n", 0, 5, "span"),
+])
+def test_hole_kind_from_the_buffer(text, start, end, kind):
+    assert hole_kind(text, start, end) == kind
+
+
+def test_line_holes_are_cut_at_the_line_end_and_drop_auto_closed_brackets():
+    hole = Hole("print(|)\n".replace("|", ""), 6, 6, "line", "python")
+    assert trim("x + 1)\nmore()", hole) == "x + 1"
+
+
+def test_block_holes_stop_before_repeating_the_suffix():
+    text = "def f(x):\n    \n    return total\n"
+    hole = Hole(text, 14, 14, "block", "python")
+    assert trim("total = x * 2\n    return total\n", hole) == "total = x * 2"
+
+
+def test_fill_passes_prefix_and_suffix_and_ranks_syntax_first():
+    model = ScriptedModel(["a + b", "a + (b"])
+    result = CodeGenerator(model).fill(BUFFER, CURSOR, language="python", num_samples=2)
+    request = model.requests[-1]
+    assert request.partial_code.prefix == BUFFER[:CURSOR]
+    assert request.partial_code.suffix == BUFFER[CURSOR:]
+    assert [c.text for c in result.candidates] == ["a + b", "a + (b"]
+    assert result.candidates[1].problems == ("it adds 1 syntax error (python grammar)",)
+    assert [c.text for c in result.passing()] == ["a + b"]
+    assert len(result.candidates) == 2  # exactly num_samples
+
+
+def test_an_already_broken_buffer_does_not_disqualify_everything():
+    broken = "def f(:\n    x = \n"
+    model = ScriptedModel(["1"])
+    result = CodeGenerator(model).fill(broken, broken.index("= ") + 2, language="python")
+    assert [c.text for c in result.passing()] == ["1"]
+
+
+def test_when_nothing_passes_the_error_lists_each_reason():
+    model = ScriptedModel(["", "a + (b"])
+    with pytest.raises(GenerationError) as info:
+        CodeGenerator(model).fill(BUFFER, CURSOR, language="python", num_samples=2)
+    message = str(info.value)
+    assert "the model left the hole empty" in message
+    assert "adds 1 syntax error" in message
+    assert "failed to generate valid code" not in message
+
+
+def test_without_rewards_syntax_is_not_checked():
+    model = ScriptedModel(["a + (b"])
+    result = CodeGenerator(model).fill(BUFFER, CURSOR, language="python", use_rewards=False)
+    assert [c.text for c in result.passing()] == ["a + (b"]
+
+
+def test_should_stop_cancels_between_steps():
+    model = ScriptedModel(["a + b"], steps=10)
+    calls = []
+    with pytest.raises(GenerationCancelled):
+        CodeGenerator(model).fill(BUFFER, CURSOR, language="python",
+                                  on_step=calls.append, should_stop=lambda: len(calls) >= 2)
+    assert model.steps_run == 2
+
+
+@pytest.mark.parametrize(("start", "end", "field"), [(-1, None, "start"), (10**6, None, "start"),
+                                                     (5, 2, "end"), (0, 10**6, "end")])
+def test_bad_offsets_name_the_field(start, end, field):
+    with pytest.raises(InvalidRequestError) as info:
+        CodeGenerator(ScriptedModel(["x"])).fill(BUFFER, start, end)
+    assert info.value.field == field
+
+
+def test_from_specification_needs_a_specification():
+    with pytest.raises(InvalidRequestError, match="specification is empty"):
+        CodeGenerator(ScriptedModel(["x"])).from_specification("  ")
