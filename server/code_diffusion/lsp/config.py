@@ -1,0 +1,198 @@
+"""The server's settings: restart-only :class:`InitOptions` and live :class:`Settings`.
+
+Both are attrs classes read from camelCase JSON with a cattrs converter. Parsing never fails: a
+value of the wrong type or out of range becomes a :class:`SettingError` (naming the key, the
+value and what is allowed) and the default is used; unknown keys are returned for logging.
+``docs/protocol.md`` holds the same table for the editors.
+
+Where settings come from (later wins): defaults; ``initializationOptions`` (flat, or under a
+top-level ``codeDiffusion`` key), which may carry live keys too; then the ``codeDiffusion``
+section of ``workspace/configuration`` for the live keys. Restart-only keys seen in
+``workspace/configuration`` are kept for ``codeDiffusion.restartModel``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+SECTION = "codeDiffusion"
+CLIENT_KEYS = frozenset({"pythonPath", "trace"})
+"""Keys of the section that belong to the editor side; ignored without a log line."""
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+C = TypeVar("C")
+
+
+def _setting(default: Any, allowed: str, check: Callable[[Any], bool] | None = None) -> Any:
+    return attrs.field(default=default, metadata={"allowed": allowed, "check": check})
+
+
+def _between(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda value: low <= value <= high
+
+
+def _one_of(*choices: str) -> Callable[[Any], bool]:
+    return lambda value: value in choices
+
+
+@attrs.frozen
+class InitOptions:
+    """Restart-only settings, read from ``initializationOptions``."""
+
+    model_path: str = _setting("", "a local model directory; empty for the embedded model")
+    """The model directory; empty means the embedded model."""
+    device: str = _setting("auto", "auto, cpu, cuda, cuda:N or mps",
+                           lambda value: bool(_DEVICE.match(value)))
+    """Where the model runs."""
+    precision: str = _setting("float32", "float32, bfloat16 or float16",
+                              _one_of("float32", "bfloat16", "float16"))
+    """The weights' floating-point precision."""
+    trust_remote_code: bool = _setting(False, "true or false")
+    """Run a checkpoint's own Python code."""
+    allow_unsafe_weights: bool = _setting(False, "true or false")
+    """Load pickle (.bin/.pt) weights."""
+    log_level: str = _setting("info", "error, warning, info or debug",
+                              _one_of("error", "warning", "info", "debug"))
+    """How much goes to window/logMessage and the log file."""
+
+
+@attrs.frozen
+class Settings:
+    """Live settings, pulled with ``workspace/configuration``."""
+
+    enable_inline_completion: bool = _setting(True, "true or false")
+    """Ghost text on or off."""
+    temperature: float = _setting(0.0, "a number from 0 to 2", _between(0, 2))
+    """Sampling temperature; 0 is greedy."""
+    steps: int = _setting(32, "an integer from 1 to 512", _between(1, 512))
+    """Upper bound on denoising steps."""
+    max_length: int = _setting(48, "an integer from 1 to 256", _between(1, 256))
+    """Most new tokens in a hole."""
+    num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
+    """Candidates per request (one batched pass)."""
+    debounce_ms: int = _setting(50, "an integer from 0 to 2000", _between(0, 2000))
+    """How long a completion request waits for a newer one before it runs."""
+    use_rewards: bool = _setting(True, "true or false")
+    """Rank candidates by syntax, confidence and suffix overlap."""
+    show_notifications: str = _setting("onError", "off, onError, onWarning or always",
+                                       _one_of("off", "onError", "onWarning", "always"))
+    """Which events become a window/showMessage."""
+
+    def generation_params(self) -> dict[str, Any]:
+        """The ``GenerationRequest`` fields these settings set."""
+        return {"temperature": float(self.temperature), "steps": self.steps,
+                "max_length": self.max_length, "num_samples": self.num_samples,
+                "use_rewards": self.use_rewards}
+
+
+@dataclass(frozen=True)
+class SettingError:
+    """A setting whose value was refused; its default is used instead."""
+
+    key: str
+    value: Any
+    allowed: str
+    default: Any
+
+    def __str__(self) -> str:
+        return (f"{SECTION}.{self.key} = {_json(self.value)} is not allowed (use "
+                f"{self.allowed}); using the default {_json(self.default)}")
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return "null" if value is None else repr(value)
+
+
+def _strict(kind: type) -> Callable[[Any, type], Any]:
+    """A structure hook that accepts exactly the JSON type (an integral float for ``int``)."""
+
+    def hook(value: Any, _: type) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"expected {kind.__name__}, got a boolean")
+        if kind is int and isinstance(value, float) and value.is_integer():
+            return int(value)
+        if kind is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, kind):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    return hook
+
+
+def make_converter() -> cattrs.Converter:
+    """The camelCase converter for :class:`InitOptions` and :class:`Settings`."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    for kind in (bool, int, float, str):
+        converter.register_structure_hook(kind, _strict(kind))
+    for cls in (InitOptions, Settings):
+        attrs.resolve_types(cls)
+        renames = {f.name: override(rename=camel(f.name)) for f in attrs.fields(cls)}
+        converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, **renames))
+        converter.register_unstructure_hook(
+            cls, make_dict_unstructure_fn(cls, converter, **renames))
+    return converter
+
+
+CONVERTER = make_converter()
+
+
+def keys(cls: type) -> tuple[str, ...]:
+    """The camelCase keys of ``cls``."""
+    return tuple(camel(f.name) for f in attrs.fields(cls))
+
+
+def parse(cls: type[C], raw: Mapping[str, Any]) -> tuple[C, list[SettingError]]:
+    """``cls`` from the keys of ``raw`` it knows; other keys are ignored here.
+
+    Returns the settings and the refused values (each replaced by its default).
+    """
+    good: dict[str, Any] = {}
+    errors: list[SettingError] = []
+    for field in attrs.fields(cls):
+        key = camel(field.name)
+        if key not in raw:
+            continue
+        value = raw[key]
+        try:
+            converted = CONVERTER.structure(value, field.type)
+            check = field.metadata.get("check")
+            if check is not None and not check(converted):
+                raise ValueError(key)
+        except (TypeError, ValueError):
+            errors.append(SettingError(key, value, field.metadata["allowed"], field.default))
+            continue
+        good[key] = value
+    return CONVERTER.structure(good, cls), errors
+
+
+def section_of(raw: Any) -> dict[str, Any]:
+    """The settings object in ``raw``: ``raw["codeDiffusion"]`` when present, else ``raw``."""
+    if not isinstance(raw, Mapping):
+        return {}
+    nested = raw.get(SECTION)
+    return dict(nested) if isinstance(nested, Mapping) else dict(raw)
+
+
+def unknown_keys(raw: Mapping[str, Any]) -> list[str]:
+    known = set(keys(InitOptions)) | set(keys(Settings)) | CLIENT_KEYS
+    return sorted(key for key in raw if key not in known)
+
+
+def to_json(settings: InitOptions | Settings) -> dict[str, Any]:
+    return CONVERTER.unstructure(settings)

@@ -1,0 +1,95 @@
+"""``textDocument/inlineCompletion`` (ghost text) and ``textDocument/completion`` (menu items).
+
+Both fill an insertion hole at the cursor. When the rest of the line is only closing brackets
+or quotes (the editor auto-closed them), the edit's range runs to the end of the line and the
+text carries those closers once, so accepting does not duplicate them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from code_diffusion.lsp.documents import Snapshot, snapshot
+from code_diffusion.lsp.generation import generate
+
+if TYPE_CHECKING:
+    from code_diffusion.lsp.server import CodeDiffusionServer
+
+CLOSERS = frozenset(")]}\"'`")
+LABEL_WIDTH = 60
+
+
+def register(ls: CodeDiffusionServer) -> None:
+    ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION,
+               types.InlineCompletionOptions())(inline_completion)
+    ls.feature(types.TEXT_DOCUMENT_COMPLETION,
+               types.CompletionOptions(resolve_provider=False))(completion)
+
+
+def closers_end(text: str, offset: int) -> int:
+    """The end of the line when the rest of it is only closers (and spaces), else ``offset``."""
+    line_end = len(text)
+    for terminator in ("\n", "\r"):
+        found = text.find(terminator, offset)
+        if found >= 0:
+            line_end = min(line_end, found)
+    rest = text[offset:line_end].strip()
+    return line_end if rest and set(rest) <= CLOSERS else offset
+
+
+def with_closers(candidate: str, tail: str) -> str:
+    """``candidate`` followed by the replaced closers, unless it already ends with them."""
+    if not tail.strip() or candidate.rstrip().endswith(tail.strip()):
+        return candidate
+    return candidate + tail
+
+
+async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Position, lane: str
+                      ) -> tuple[Snapshot, types.Range, str, list[str]]:
+    snap = snapshot(ls, uri)
+    offset = snap.offset(position)
+    end = closers_end(snap.text, offset)
+    texts, _ = await generate(ls, snap, offset, lane=lane, debounce=ls.settings.debounce_ms / 1000,
+                              label=f"{lane} {uri} v{snap.version} at {position.line}:"
+                                    f"{position.character}")
+    rng = types.Range(start=position, end=snap.position(end))
+    return snap, rng, snap.text[offset:end], texts
+
+
+async def inline_completion(ls: CodeDiffusionServer, params: types.InlineCompletionParams
+                            ) -> types.InlineCompletionList:
+    if not ls.settings.enable_inline_completion:
+        return types.InlineCompletionList(items=[])
+    _, rng, tail, texts = await _candidates(ls, params.text_document.uri, params.position,
+                                            "inlineCompletion")
+    return types.InlineCompletionList(items=[
+        types.InlineCompletionItem(insert_text=with_closers(text, tail), range=rng)
+        for text in texts])
+
+
+def label(text: str) -> str:
+    """The menu label: the candidate's first non-empty line, shortened."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else text.strip()
+    more = len(lines) > 1 or len(first) > LABEL_WIDTH
+    return first[:LABEL_WIDTH] + ("…" if more else "")
+
+
+async def completion(ls: CodeDiffusionServer, params: types.CompletionParams
+                     ) -> types.CompletionList:
+    snap, rng, tail, texts = await _candidates(ls, params.text_document.uri, params.position,
+                                               "completion")
+    fence = snap.language or ""
+    items = [
+        types.CompletionItem(
+            label=label(text), kind=types.CompletionItemKind.Snippet,
+            detail=f"code-diffusion candidate {rank + 1}",
+            documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                              value=f"```{fence}\n{text}\n```"),
+            sort_text=f"{rank:03d}",
+            insert_text_format=types.InsertTextFormat.PlainText,
+            text_edit=types.TextEdit(range=rng, new_text=with_closers(text, tail)))
+        for rank, text in enumerate(texts)]
+    return types.CompletionList(is_incomplete=True, items=items)

@@ -1,0 +1,77 @@
+"""``initialize``, ``initialized`` and ``shutdown``; the model load; watching the client process.
+
+``initialize`` only parses options and is answered at once. The model (and torch) load on the
+worker thread after ``initialized``, with ``$/progress`` and ``codeDiffusion/status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from code_diffusion.lsp import config
+from code_diffusion.lsp.features import configuration
+from code_diffusion.lsp.logging import LEVELS
+from code_diffusion.lsp.progress import LoadProgress
+from code_diffusion.lsp.status import StatusReporter
+
+if TYPE_CHECKING:
+    from code_diffusion.lsp.server import CodeDiffusionServer
+
+log = logging.getLogger(__name__)
+CLIENT_POLL_SECONDS = 0.25
+"""How often the client process is checked; the server exits within about this long."""
+
+
+def register(ls: CodeDiffusionServer) -> None:
+    ls.on_worker_status.extend([LoadProgress(ls), StatusReporter(ls)])
+    ls.feature(types.INITIALIZE)(initialize)
+    ls.feature(types.INITIALIZED)(initialized)
+    ls.feature(types.SHUTDOWN)(shutdown)
+
+
+def initialize(ls: CodeDiffusionServer, params: types.InitializeParams) -> None:
+    raw = config.section_of(params.initialization_options)
+    ls.init_options, errors = config.parse(config.InitOptions, raw)
+    configuration.remember_initialization_options(ls, raw, errors)
+    ls.log_handler.setLevel(LEVELS[ls.init_options.log_level])
+    client = params.client_info.name if params.client_info else "an unnamed client"
+    log.info("code-diffusion %s serving %s; options %s", ls.version, client,
+             config.to_json(ls.init_options))
+    pid = params.process_id
+    if pid is not None and pid != os.getpid():
+        ls.run_task(watch_client(ls, pid), name="watch client process")
+
+
+def initialized(ls: CodeDiffusionServer, params: types.InitializedParams) -> None:
+    ls.worker.start(ls.load_options())
+    ls.run_task(configuration.refresh(ls), name="pull configuration")
+
+
+def shutdown(ls: CodeDiffusionServer, params: None) -> None:
+    log.info("shutting down")
+    ls.worker.stop()
+
+
+def client_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie does not count)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # cannot tell (e.g. access denied): assume it runs
+        return True
+
+
+async def watch_client(ls: CodeDiffusionServer, pid: int) -> None:
+    """Stop serving when the client process ``pid`` ends, as LSP's ``processId`` asks."""
+    while client_alive(pid):
+        await asyncio.sleep(CLIENT_POLL_SECONDS)
+    log.warning("the client process %d is gone; exiting", pid)
+    ls.stop_serving()

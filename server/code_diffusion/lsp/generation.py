@@ -1,0 +1,68 @@
+"""Run one fill on the worker for a document snapshot, and say why when there is nothing.
+
+Shared by completions and code actions. Every outcome but the caller's own cancellation comes
+back as ``(candidates, reason)``: an empty list always has a reason, which completions log and
+actions pass on to the editor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from code_diffusion.engine.errors import CodeDiffusionError, GenerationError
+from code_diffusion.lsp.documents import Snapshot, current_version
+from code_diffusion.worker import Superseded, WorkerError
+
+if TYPE_CHECKING:
+    from code_diffusion.lsp.server import CodeDiffusionServer
+
+log = logging.getLogger(__name__)
+
+
+async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int | None = None,
+                   *, lane: str, label: str, debounce: float = 0.0, specification: str = "",
+                   hole: str = "auto", text: str | None = None,
+                   on_step: Callable[[int], None] | None = None) -> tuple[list[str], str | None]:
+    """Fill ``text[start:end]`` (``text`` defaults to the snapshot's) on the model thread.
+
+    ``lane`` keys latest-wins together with the URI: a newer request of the same lane for the
+    same document supersedes this one. Raises only ``asyncio.CancelledError``.
+    """
+    params = ls.settings.generation_params()
+    reached = [0]
+
+    def job(model: Any, should_stop: Callable[[], bool]) -> Any:
+        def step(state: Any) -> None:
+            reached[0] = state.step
+            if on_step is not None:
+                on_step(state.step)
+
+        try:
+            return model.fill(snap.text if text is None else text, start, end,
+                              language=snap.language, specification=specification, hole=hole,
+                              on_step=step, should_stop=should_stop, **params)
+        finally:
+            if should_stop():
+                log.debug("%s: stopped after denoising step %d of at most %d", label, reached[0],
+                          params["steps"])
+
+    def is_current() -> bool:
+        return current_version(ls, snap.uri) == snap.version
+
+    try:
+        result = await ls.worker.run((snap.uri, lane), job, debounce=debounce,
+                                     is_current=is_current)
+    except Superseded as exc:
+        log.debug("%s: %s", label, exc)
+        return [], str(exc)
+    except (WorkerError, GenerationError) as exc:
+        log.info("%s: no candidates: %s", label, exc)
+        return [], str(exc)
+    except CodeDiffusionError as exc:
+        log.warning("%s: %s", label, exc)
+        return [], str(exc)
+    texts = list(dict.fromkeys(c.text for c in result.candidates if c.text.strip()))
+    log.debug("%s: %d candidate(s) after %d step(s)", label, len(texts), reached[0])
+    return texts, (None if texts else "the model produced only empty candidates")

@@ -1,0 +1,31 @@
+"""``create_server``: the one place a server is put together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+
+from code_diffusion.lsp.server import CodeDiffusionServer
+from code_diffusion.worker import Loader, load_generator
+
+
+def create_server(load: Loader | None = None, *, model_path: str | None = None,
+                  features: Sequence[ModuleType] | None = None) -> CodeDiffusionServer:
+    """A new server with every feature registered.
+
+    Parameters
+    ----------
+    load
+        ``load(options, report) -> model`` run on the worker thread; the default loads the
+        model from ``modelPath`` (or the embedded model) and wraps it in ``CodeGenerator``.
+    model_path
+        A model directory that overrides the editor's ``modelPath`` (``serve --model``).
+    features
+        The feature modules to register, in order; the default is every feature.
+    """
+    from code_diffusion.lsp.features import FEATURES
+
+    server = CodeDiffusionServer(load or load_generator, model_path=model_path)
+    for feature in FEATURES if features is None else features:
+        feature.register(server)
+    return server

@@ -1,0 +1,61 @@
+"""The ``codeDiffusion/status`` notification, and the one popup when the model fails to load."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from code_diffusion.worker import WorkerState, WorkerStatus
+
+if TYPE_CHECKING:
+    from code_diffusion.lsp.server import CodeDiffusionServer
+
+log = logging.getLogger(__name__)
+STATUS = "codeDiffusion/status"
+
+
+def payload(status: WorkerStatus) -> dict[str, Any]:
+    """The notification's params; every key but ``state`` may be ``None``."""
+    info = status.info
+    latency = status.last_latency_ms
+    return {
+        "state": status.state.value,
+        "model": info.name if info else None,
+        "device": info.device if info else None,
+        "precision": info.precision if info else None,
+        "lastLatencyMs": None if latency is None else round(latency, 1),
+        "message": status.message,
+        "progress": status.progress,
+    }
+
+
+class StatusReporter:
+    """Sends ``codeDiffusion/status`` on every worker status (not ``stopped``, which only
+    happens at shutdown), logs state changes, and shows one message per load failure."""
+
+    def __init__(self, ls: CodeDiffusionServer) -> None:
+        self.ls = ls
+        self._state: WorkerState | None = None
+        self._shown_error: str | None = None
+
+    def __call__(self, status: WorkerStatus) -> None:
+        if status.state is WorkerState.STOPPED or not self.ls.transport_open:
+            return
+        self.ls.protocol.notify(STATUS, payload(status))
+        previous, self._state = self._state, status.state
+        if status.state is WorkerState.ERROR:
+            if status.message != self._shown_error:
+                log.error("model failed to load: %s", status.message)
+                self._shown_error = status.message
+                self.ls.notify_user(f"Code Diffusion: {status.message}",
+                                    types.MessageType.Error, promised=True)
+        elif previous is WorkerState.LOADING and status.state is WorkerState.READY:
+            self._shown_error = None
+            info = status.info
+            if info is not None:
+                log.info("model ready: %s (%s) on %s, %s", info.name, info.family, info.device,
+                         info.precision)
+                self.ls.notify_user(f"Code Diffusion: {info.name} is ready on {info.device}",
+                                    types.MessageType.Info)

@@ -1,0 +1,34 @@
+"""The real language server with the fake model, for the LSP unit tests (run as a script).
+
+Environment knobs: ``FAKE_STEP_DELAY`` (seconds per denoising step), ``FAKE_LOAD_DELAY``
+(seconds the load takes), ``FAKE_EMPTY`` (``1``: every fill fails with no candidates).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ holds fakes.py
+
+from code_diffusion.lsp import create_server
+from code_diffusion.lsp.logging import configure_logging
+from fakes import FakeGenerator, fake_loader, no_candidates_error
+
+
+def main() -> int:
+    generator = FakeGenerator(step_delay=float(os.environ.get("FAKE_STEP_DELAY", "0")),
+                              fail_with=no_candidates_error() if os.environ.get("FAKE_EMPTY")
+                              else None)
+    transport = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    configure_logging(None)
+    server = create_server(fake_loader(generator,
+                                       delay=float(os.environ.get("FAKE_LOAD_DELAY", "0"))))
+    server.start_io(sys.stdin.buffer, transport)
+    return server.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Drive a real server process with pytest-lsp's client: start, initialize, collect, stop.
+
+Used by the LSP tests against the fake model (``fake_server.py``) and by the end-to-end tests
+against ``python -m code_diffusion serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+CLIENTS = ("visual-studio-code", "neovim")
+STATUS = "codeDiffusion/status"
+URI = "file:///workspace/example.py"
+
+
+class Session:
+    """A started and initialized client, with what the server sent it."""
+
+    def __init__(self, client: LanguageClient, result: types.InitializeResult) -> None:
+        self.client = client
+        self.result = result
+        self.statuses: list[dict[str, Any]] = []
+        self.versions: dict[str, int] = {}
+
+    @property
+    def capabilities(self) -> types.ServerCapabilities:
+        return self.result.capabilities
+
+    @property
+    def encoding(self) -> str:
+        return str(self.capabilities.position_encoding or "utf-16")
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 60.0,
+                       what: str = "condition") -> Any:
+        """Poll ``predicate`` until it returns something truthy."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}; statuses: {self.statuses[-5:]}")
+
+    async def ready(self, timeout: float = 120.0) -> dict[str, Any]:
+        return await self.wait_for(lambda: self.state("ready"), timeout, "status ready")
+
+    def state(self, state: str) -> dict[str, Any] | None:
+        found = [s for s in self.statuses if s["state"] == state]
+        return found[-1] if found else None
+
+    def open(self, text: str, uri: str = URI, language: str = "python") -> str:
+        self.versions[uri] = 1
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1,
+                                                 text=text)))
+        return uri
+
+    def replace(self, text: str, uri: str = URI) -> int:
+        """Replace the whole text of ``uri`` (a full-content change); returns the new version."""
+        self.versions[uri] += 1
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri,
+                                                                version=self.versions[uri]),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+        return self.versions[uri]
+
+    def position(self, text: str, offset: int) -> types.Position:
+        """The LSP position of a str offset, in the negotiated encoding."""
+        line = text.count("\n", 0, offset)
+        head = text[text.rfind("\n", 0, offset) + 1:offset]
+        if self.encoding == "utf-8":
+            return types.Position(line=line, character=len(head.encode("utf-8")))
+        if self.encoding == "utf-32":
+            return types.Position(line=line, character=len(head))
+        return types.Position(line=line, character=len(head.encode("utf-16-le")) // 2)
+
+    def at(self, text: str, needle: str, shift: int = 0) -> types.Position:
+        return self.position(text, text.index(needle) + shift)
+
+    async def inline(self, position: types.Position, uri: str = URI
+                     ) -> types.InlineCompletionList:
+        return await self.client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
+
+    async def complete(self, position: types.Position, uri: str = URI) -> types.CompletionList:
+        return await self.client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+
+    async def code_actions(self, rng: types.Range, uri: str = URI,
+                           only: list[str] | None = None) -> list[types.CodeAction]:
+        return await self.client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), range=rng,
+            context=types.CodeActionContext(diagnostics=[], only=only)))
+
+    async def command(self, command: str, *arguments: Any) -> Any:
+        return await self.client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command=command, arguments=list(arguments)))
+
+    def logs(self, needle: str = "") -> list[str]:
+        return [m.message for m in self.client.log_messages if needle in m.message]
+
+
+def applied_edits(session: Session) -> list[types.ApplyWorkspaceEditParams]:
+    return session.client.applied  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def session(command: list[str], capabilities: str, *,
+                  initialization_options: Any = None, configuration: dict[str, Any] | None = None,
+                  env: dict[str, str] | None = None, apply_edits: bool = True
+                  ) -> AsyncIterator[Session]:
+    """Start ``command``, initialize it as the client ``capabilities`` does, yield, shut down.
+
+    ``configuration`` answers ``workspace/configuration`` (section ``codeDiffusion``).
+    Edits the server asks to apply are recorded on ``client.applied``.
+    """
+    config = ClientServerConfig(server_command=command,
+                                server_env={**os.environ, **(env or {})})
+    client: LanguageClient = await config.start()  # type: ignore[assignment]
+    if configuration is not None:
+        client.set_configuration(configuration)
+    client.applied = []  # type: ignore[attr-defined]
+    statuses: list[dict[str, Any]] = []
+
+    @client.feature(STATUS)
+    def on_status(params: Any) -> None:
+        statuses.append(params if isinstance(params, dict) else params._asdict())
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        client.applied.append(params)  # type: ignore[attr-defined]
+        return types.ApplyWorkspaceEditResult(applied=apply_edits)
+
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities(capabilities),
+        initialization_options=initialization_options,
+        workspace_folders=[types.WorkspaceFolder(uri="file:///workspace", name="workspace")]))
+    current = Session(client, result)
+    current.statuses = statuses
+    try:
+        yield current
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.shutdown_session(), 30)
+    finally:
+        await client.stop()
