@@ -71,9 +71,7 @@ async function openFile(page, name) {
 }
 
 async function toasts(page) {
-  return page.$$eval(".notifications-toasts .notification-list-item-message", (els) =>
-    els.map((e) => e.textContent),
-  );
+  return page.$$eval(".notifications-toasts .notification-list-item-message", (els) => els.map((e) => e.textContent));
 }
 
 /** Type, and if no ghost text shows within a while, type a space and delete it to ask again. */
