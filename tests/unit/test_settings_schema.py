@@ -2,7 +2,8 @@
 
 ``extension/vscode/package.json`` ``contributes.configuration`` must agree with the settings table
 in ``docs/protocol.md`` (names, types, defaults, allowed values, restart-only or live) and with the
-server's own settings classes; ``docs/configuration.md`` must be the page generated from it.
+server's settings classes in ``code_diffusion.lsp.config`` (the same, and the server refuses what
+the schema does not allow); ``docs/configuration.md`` must be the page generated from it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import re
 from pathlib import Path
 from types import ModuleType
 
+import attrs
 import pytest
+
+from code_diffusion.lsp import config
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_JSON = ROOT / "extension" / "vscode" / "package.json"
@@ -96,3 +100,51 @@ def test_configuration_docs_are_up_to_date() -> None:
     expected = gen_config_docs.render(gen_config_docs.load_settings(PACKAGE_JSON))
     committed = (ROOT / "docs" / "configuration.md").read_text()
     assert committed == expected, "run: python scripts/gen_config_docs.py"
+
+
+# The server's settings classes (code_diffusion.lsp.config) against the same schema.
+
+JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
+def server_fields(kind: str) -> dict[str, object]:
+    """camelCase key -> attrs field of the server's restart-only or live settings class."""
+    cls = config.InitOptions if kind == "restart" else config.Settings
+    return {config.camel(field.name): field for field in attrs.fields(cls)}
+
+
+@pytest.mark.parametrize("kind", ["restart", "live"])
+def test_server_settings_have_the_schema_keys(schema: dict[str, dict], kind: str) -> None:
+    expected = [key for key, entry in schema.items() if gen_config_docs.kind_of(entry) == kind]
+    assert list(server_fields(kind)) == expected
+
+
+def test_client_only_keys_are_known_to_the_server() -> None:
+    assert CLIENT_ONLY <= config.CLIENT_KEYS
+
+
+@pytest.mark.parametrize("key", list(protocol_table()))
+def test_server_setting_matches_schema(schema: dict[str, dict], key: str) -> None:
+    entry = schema[key]
+    kind = gen_config_docs.kind_of(entry)
+    field = server_fields(kind)[key]
+    cls = config.InitOptions if kind == "restart" else config.Settings
+    assert JSON_TYPES[field.type] == entry["type"]
+    assert field.default == entry["default"]
+    assert type(field.default) is field.type
+
+    def refused(value: object) -> bool:
+        _, errors = config.parse(cls, {key: value})
+        return bool(errors)
+
+    for value in entry.get("enum", []):
+        assert not refused(value), value
+    if "enum" in entry:
+        assert refused("not-" + entry["enum"][0])
+    if "minimum" in entry:
+        step = 1 if entry["type"] == "integer" else 0.5
+        assert not refused(entry["minimum"]) and not refused(entry["maximum"])
+        assert refused(entry["minimum"] - step) and refused(entry["maximum"] + step)
+    if "pattern" in entry:
+        for value in ("auto", "cpu", "cuda", "cuda:1", "mps", "gpu", "cuda:"):
+            assert refused(value) == (re.fullmatch(entry["pattern"], value) is None), value
