@@ -6,6 +6,9 @@
 -- Any error or failed check ends nvim with `cquit! 1`.
 local H = {}
 
+--- Safety net for wait steps (the model may run on a slow, busy CPU).
+H.WAIT_MS = tonumber(os.getenv('CD_WAIT_MS') or '') or 300000
+
 function H.out(s)
   io.stdout:write(s .. '\n')
 end
@@ -47,7 +50,6 @@ end
 function H.wait_ready()
   return {
     desc = 'server attached and ready',
-    timeout = tonumber(os.getenv('CD_READY_TIMEOUT_MS') or '120000'),
     wait = function()
       local c = H.client()
       local st = c and require('code_diffusion.status').by_client[c.id]
@@ -72,7 +74,7 @@ function H.run(steps)
       end
       return vim.defer_fn(next_step, 10)
     end
-    local deadline = vim.uv.now() + (step.timeout or 60000)
+    local deadline = vim.uv.now() + (step.timeout or H.WAIT_MS)
     local function poll()
       local ok, res = pcall(step.wait)
       if not ok then

@@ -60,7 +60,7 @@ def make_runner(tmp_path: Path) -> RunNvim:
         setup: dict | None = None,
         file: Path | None = None,
         env: dict[str, str] | None = None,
-        timeout: float = 300,
+        timeout: float = 600,
     ) -> subprocess.CompletedProcess[str]:
         xdg = {
             f"XDG_{k}_HOME": str(tmp_path / "xdg" / k.lower())

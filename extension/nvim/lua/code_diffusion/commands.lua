@@ -155,6 +155,30 @@ function M.restart(bufnr)
   end
 end
 
+--- Stop the server and start it again (it reads init_options again).
+function M.restart_server()
+  local function ours()
+    return vim.tbl_filter(util.is_ours, vim.lsp.get_clients())
+  end
+  local names = {}
+  for _, client in ipairs(ours()) do
+    names[client.name] = true
+    client:stop()
+  end
+  if not vim.wait(5000, function()
+    return #ours() == 0
+  end, 50) then
+    for _, client in ipairs(ours()) do
+      client:stop(true)
+    end
+  end
+  for name in pairs(names) do
+    vim.lsp.enable(name, false)
+    vim.lsp.enable(name)
+  end
+  util.notify('server restarted')
+end
+
 --- Print the server's status (`codeDiffusion.status`).
 ---@param bufnr? integer
 function M.show_status(bufnr)
@@ -202,9 +226,13 @@ function M.create(bufnr)
       M.run_action(name, { bufnr = bufnr, cmd_opts = o })
     end, { range = true, desc = 'code-diffusion: ' .. action.title })
   end
-  cmd('CodeDiffusionRestart', function()
-    M.restart(bufnr)
-  end, { desc = 'code-diffusion: reload the model' })
+  cmd('CodeDiffusionRestart', function(o)
+    if o.bang then
+      M.restart_server()
+    else
+      M.restart(bufnr)
+    end
+  end, { bang = true, desc = 'code-diffusion: reload the model (!: restart the server)' })
   cmd('CodeDiffusionStatus', function()
     M.show_status(bufnr)
   end, { desc = 'code-diffusion: show the server status' })

@@ -196,7 +196,8 @@ local function render(bufnr)
     opts.virt_lines = virt_lines
   end
   if opts.virt_text or opts.virt_lines then
-    st.extmark = api.nvim_buf_set_extmark(bufnr, M.ns, row, col, opts)
+    local ok, id = pcall(api.nvim_buf_set_extmark, bufnr, M.ns, row, col, opts)
+    st.extmark = ok and id or nil
   end
   st.line = line
 end
@@ -531,6 +532,11 @@ end
 
 -- Attach / detach ----------------------------------------------------------------------------
 
+--- `CodeDiffusionGhost`, linked to `Comment` unless the user or colorscheme defines it.
+function M.define_highlight()
+  api.nvim_set_hl(0, 'CodeDiffusionGhost', { link = 'Comment', default = true })
+end
+
 --- Start ghost text in `bufnr` for `client`.
 ---@param bufnr integer
 ---@param client vim.lsp.Client
@@ -546,7 +552,7 @@ function M.attach(bufnr, client, opts, keymaps)
     items = {},
     index = 0,
   }
-  api.nvim_set_hl(0, 'CodeDiffusionGhost', { link = 'Comment', default = true })
+  M.define_highlight()
   api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI', 'InsertEnter' }, {
     group = group,
     buffer = bufnr,

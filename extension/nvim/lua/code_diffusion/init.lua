@@ -58,8 +58,8 @@ function M.on_attach(client, bufnr)
       require('code_diffusion.ghost').attach(bufnr, client, opts.ghost, opts.keymaps)
     end
   end
-  if opts.completion.enabled and caps.completionProvider and vim.lsp.completion then
-    vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = opts.completion.autotrigger })
+  if opts.completion.enabled and caps.completionProvider then
+    require('code_diffusion.completion').attach(bufnr, client, opts.completion)
   end
   if opts.commands then
     require('code_diffusion.commands').create(bufnr)
@@ -117,6 +117,10 @@ function M.setup(opts)
         end
       end
     end,
+  })
+  vim.api.nvim_create_autocmd('ColorScheme', {
+    group = group,
+    callback = require('code_diffusion.ghost').define_highlight,
   })
   -- Buffers attached before this call (setup() run late, or run again).
   for _, client in ipairs(vim.lsp.get_clients()) do
