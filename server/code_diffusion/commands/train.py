@@ -22,11 +22,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", choices=("tiny", "small", "base"), default="small")
     parser.add_argument("--minutes", type=float, default=60.0,
                         help="wall-time budget for this invocation (default 60)")
-    parser.add_argument("--total-steps", type=int, default=4200,
+    parser.add_argument("--total-steps", type=int, default=3200,
                         help="length of the learning-rate schedule in optimiser steps")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 leaves a core free for the editor and tests)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="build the corpus, tokenizer and token arrays, then stop")
     parser.add_argument("--export", action="store_true",
@@ -35,6 +36,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="export RUN_DIR/checkpoint.pt without training")
     parser.add_argument("--export-dir", type=Path, default=None,
                         help="where to export (default: the package's models/embedded)")
+    parser.add_argument("--docs", action="store_true",
+                        help="with --export: also write docs/corpus-files.tsv and the training "
+                             "curve docs/images/training-curve.png")
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="train in float32 even where the CPU has bfloat16")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.export_only:
         cfg = TrainConfig(run_dir=str(args.run_dir), size=args.size, minutes=args.minutes,
                           total_steps=args.total_steps, batch_size=args.batch_size,
-                          lr=args.lr, threads=args.threads)
+                          lr=args.lr, threads=args.threads, bf16=not args.no_bf16)
         Trainer(cfg).train()
     if args.export or args.export_only:
         if not (args.run_dir / "checkpoint.pt").exists():
@@ -57,4 +63,20 @@ def run(args: argparse.Namespace) -> int:
         meta = export.export(args.run_dir, target)
         print(f"exported step {meta['training']['steps']} "
               f"({meta['training']['tokens_seen']:,} tokens) to {target}")
+        if args.docs:
+            _write_docs(args.run_dir)
     return 0
+
+
+def _write_docs(run_dir: Path) -> None:
+    """The corpus table and the training curve that docs/model-card.md shows."""
+    from code_diffusion.training import data, export
+    from code_diffusion.training.curve import plot_curve
+    from code_diffusion.training.train import unigram_ce
+
+    files = export.write_corpus_table(run_dir, Path("docs/corpus-files.tsv"))
+    unigram = unigram_ce(data.load_tokens(run_dir, "train"), data.load_tokens(run_dir, "valid"),
+                         4096)
+    plot_curve(run_dir / "log.jsonl", Path("docs/images/training-curve.png"), unigram)
+    print(f"wrote docs/corpus-files.tsv ({files} files) and docs/images/training-curve.png "
+          f"(unigram held-out CE {unigram:.3f} nats)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -14,7 +13,9 @@ def plot_curve(log_file: Path, out_png: Path, unigram_ce: float | None = None) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+    from code_diffusion.training.export import clean_log
+
+    rows = clean_log(log_file)
     tokens = [r["tokens"] / 1e6 for r in rows]
     ce = [r["ce"] for r in rows]
     window = 25

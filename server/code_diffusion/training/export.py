@@ -61,3 +61,25 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") 
         staging.rename(out_dir)
         shutil.rmtree(old, ignore_errors=True)
     return metadata
+
+
+def write_corpus_table(run_dir: Path, out: Path) -> int:
+    """Write every corpus file (source, path, split, characters, hash) as a TSV for audit."""
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    rows = ["source\trelpath\tsplit\tchars\tsha1"]
+    rows += [f"{f['source']}\t{f['relpath']}\t{f['split']}\t{f['chars']}\t{f['sha1'][:12]}"
+             for f in manifest["files"]]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(rows) + "\n")
+    return len(rows) - 1
+
+
+def clean_log(log_file: Path) -> list[dict]:
+    """The training log with one entry per step: a resumed run re-logs the steps after its
+    checkpoint, and the later entry wins."""
+    by_step: dict[int, dict] = {}
+    for line in log_file.read_text().splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            by_step[entry["step"]] = entry
+    return [by_step[s] for s in sorted(by_step)]
