@@ -342,7 +342,7 @@ class ModelWorker:
         try:
             self._model = self._load(options, report)
         except Exception as exc:  # every load failure becomes the error state, with its reason
-            log.exception("the model failed to load")
+            log.debug("the model failed to load", exc_info=True)
             self._post(self._loaded, None, _load_error_message(options, exc))
             return
         self._post(self._loaded, self._model.info, None)

@@ -158,7 +158,7 @@ def keys(cls: type) -> tuple[str, ...]:
 
 
 def parse(cls: type[C], raw: Mapping[str, Any]) -> tuple[C, list[SettingError]]:
-    """``cls`` from the keys of ``raw`` it knows; other keys are ignored here.
+    """``cls`` from the keys of ``raw`` it knows; other keys and ``null`` values are ignored.
 
     Returns the settings and the refused values (each replaced by its default).
     """
@@ -166,7 +166,7 @@ def parse(cls: type[C], raw: Mapping[str, Any]) -> tuple[C, list[SettingError]]:
     errors: list[SettingError] = []
     for field in attrs.fields(cls):
         key = camel(field.name)
-        if key not in raw:
+        if raw.get(key) is None:  # absent or null: the default
             continue
         value = raw[key]
         try:

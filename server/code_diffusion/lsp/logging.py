@@ -55,6 +55,14 @@ class WindowLogMessageHandler(logging.Handler):
         self.loop_thread: int | None = None
         self.setFormatter(logging.Formatter("%(message)s"))
 
+    def set_level(self, name: str) -> None:
+        """Send records from ``name`` (``error`` ... ``debug``) up; lower the logger to match."""
+        level = LEVELS[name]
+        self.setLevel(level)
+        logger = logging.getLogger(ROOT)
+        if logger.getEffectiveLevel() > level:
+            logger.setLevel(level)
+
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start sending, from ``loop`` (the one the transport runs on)."""
         self.loop, self.loop_thread = loop, threading.get_ident()

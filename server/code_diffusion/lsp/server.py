@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import sys
 import threading
@@ -70,24 +71,56 @@ class CodeDiffusionProtocol(LanguageServerProtocol):
 
 
 class _ThreadReader:
-    """Reads a binary stream on one daemon thread, for pygls's ``run_async``."""
+    """Reads the transport on one daemon thread, for pygls's ``run_async``.
+
+    It reads the file descriptor with ``os.read`` and buffers itself: a daemon thread blocked
+    inside a ``BufferedReader`` would hold its lock and abort the interpreter at exit.
+    """
+
+    CHUNK = 65536
 
     def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
+        self._fd = stream.fileno()
+        self._buffer = bytearray()
+        self._eof = False
         self._calls: queue.SimpleQueue[tuple[Callable[..., bytes], tuple[Any, ...],
                                              asyncio.Future[bytes]]] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="code-diffusion-stdin", daemon=True).start()
 
+    def _fill(self) -> bool:
+        """Read more bytes; ``False`` at end of input."""
+        if self._eof:
+            return False
+        try:
+            chunk = os.read(self._fd, self.CHUNK)
+        except OSError:
+            chunk = b""
+        self._eof = not chunk
+        self._buffer += chunk
+        return bool(chunk)
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def _readline(self) -> bytes:
+        while b"\n" not in self._buffer and self._fill():
+            pass
+        end = self._buffer.find(b"\n")
+        return self._take(len(self._buffer) if end < 0 else end + 1)
+
+    def _read(self, size: int) -> bytes:
+        while len(self._buffer) < size and self._fill():
+            pass
+        return self._take(size)
+
     def _serve(self) -> None:
         while True:
             read, args, future = self._calls.get()
-            try:
-                data = read(*args)
-            except (OSError, ValueError):
-                data = b""
-            loop = future.get_loop()
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_resolve, future, data)
+            data = read(*args)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+                future.get_loop().call_soon_threadsafe(_resolve, future, data)
 
     def _call(self, read: Callable[..., bytes], *args: Any) -> asyncio.Future[bytes]:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
@@ -95,10 +128,10 @@ class _ThreadReader:
         return future
 
     def readline(self) -> asyncio.Future[bytes]:
-        return self._call(self._stream.readline)
+        return self._call(self._readline)
 
     def readexactly(self, n: int) -> asyncio.Future[bytes]:
-        return self._call(self._stream.read, n)
+        return self._call(self._read, n)
 
 
 def _resolve(future: asyncio.Future[bytes], data: bytes) -> None:

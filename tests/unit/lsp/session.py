@@ -7,13 +7,16 @@ against ``python -m code_diffusion serve``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from lsprotocol import types
+from pygls.protocol.json_rpc import JsonRPCRequestMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 CLIENTS = ("visual-studio-code", "neovim")
@@ -107,8 +110,40 @@ class Session:
         return await self.client.workspace_execute_command_async(types.ExecuteCommandParams(
             command=command, arguments=list(arguments)))
 
+    async def load_progress(self, timeout: float = 60.0) -> list[Any]:
+        """The load's progress reports, once its ``end`` has arrived (it may come after the
+        ``ready`` status, which needs no round trip)."""
+        def ended() -> list[Any] | None:
+            for reports in self.client.progress_reports.values():
+                if reports and reports[0].title == "Code Diffusion" and reports[-1].kind == "end":
+                    return reports
+            return None
+
+        return await self.wait_for(ended, timeout, "the load progress to end")
+
+    async def raw_request(self, method: str, params: Any) -> Any:
+        """Send ``params`` as JSON exactly as given (even if no LSP type would accept it)."""
+        protocol = self.client.protocol
+        msg_id = f"raw-{uuid.uuid4()}"
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        protocol._request_futures[msg_id] = future
+        protocol._send_data(JsonRPCRequestMessage(id=msg_id, method=method, jsonrpc="2.0",
+                                                  params=params))
+        return plain(await asyncio.wrap_future(future))
+
     def logs(self, needle: str = "") -> list[str]:
         return [m.message for m in self.client.log_messages if needle in m.message]
+
+
+def plain(value: Any) -> Any:
+    """JSON-shaped data from what pygls made of an untyped message (named tuples, tuples)."""
+    if hasattr(value, "_asdict"):
+        value = value._asdict()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
 
 
 def applied_edits(session: Session) -> list[types.ApplyWorkspaceEditParams]:
@@ -116,11 +151,13 @@ def applied_edits(session: Session) -> list[types.ApplyWorkspaceEditParams]:
 
 
 @contextlib.asynccontextmanager
-async def session(command: list[str], capabilities: str, *,
+async def session(command: list[str], capabilities: str | types.ClientCapabilities, *,
                   initialization_options: Any = None, configuration: dict[str, Any] | None = None,
                   env: dict[str, str] | None = None, apply_edits: bool = True
                   ) -> AsyncIterator[Session]:
     """Start ``command``, initialize it as the client ``capabilities`` does, yield, shut down.
+
+    ``capabilities`` names one of pytest-lsp's clients, or is a ``ClientCapabilities``.
 
     ``configuration`` answers ``workspace/configuration`` (section ``codeDiffusion``).
     Edits the server asks to apply are recorded on ``client.applied``.
@@ -135,7 +172,7 @@ async def session(command: list[str], capabilities: str, *,
 
     @client.feature(STATUS)
     def on_status(params: Any) -> None:
-        statuses.append(params if isinstance(params, dict) else params._asdict())
+        statuses.append(plain(params))
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
@@ -143,14 +180,28 @@ async def session(command: list[str], capabilities: str, *,
         return types.ApplyWorkspaceEditResult(applied=apply_edits)
 
     result = await client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(capabilities),
+        capabilities=(client_capabilities(capabilities) if isinstance(capabilities, str)
+                      else capabilities),
         initialization_options=initialization_options,
         workspace_folders=[types.WorkspaceFolder(uri="file:///workspace", name="workspace")]))
     current = Session(client, result)
     current.statuses = statuses
     try:
         yield current
-        with contextlib.suppress(Exception):
+        if client._server is not None and client._server.returncode is None:
             await asyncio.wait_for(client.shutdown_session(), 30)
     finally:
-        await client.stop()
+        await _end(client)
+
+
+async def _end(client: LanguageClient) -> None:
+    """Let the server go: close its stdin (it exits on EOF), kill it if it does not."""
+    server = client._server
+    if server is not None and server.returncode is None:
+        with contextlib.suppress(Exception):
+            server.stdin.close()
+        try:
+            await asyncio.wait_for(server.wait(), 10)
+        except TimeoutError:
+            server.kill()
+    await client.stop()

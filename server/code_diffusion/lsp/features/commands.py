@@ -18,7 +18,6 @@ from code_diffusion.engine import actions as plans
 from code_diffusion.lsp import status as status_module
 from code_diffusion.lsp.actions import ACTIONS, Target, changed_reason, compute_edit, parse_target
 from code_diffusion.lsp.documents import current_version
-from code_diffusion.lsp.logging import LEVELS
 from code_diffusion.lsp.server import CodeDiffusionServer
 
 log = logging.getLogger(__name__)
@@ -91,7 +90,7 @@ def restart_model(ls: CodeDiffusionServer, *args: Any) -> None:
     """Reload the model with the restart-only settings as they are now."""
     if ls.restart_options is not None:
         ls.init_options = ls.restart_options
-        ls.log_handler.setLevel(LEVELS[ls.init_options.log_level])
+        ls.log_handler.set_level(ls.init_options.log_level)
     log.info("restarting the model")
     ls.worker.start(ls.load_options())
 

@@ -15,7 +15,6 @@ from lsprotocol import types
 
 from code_diffusion.lsp import config
 from code_diffusion.lsp.features import configuration
-from code_diffusion.lsp.logging import LEVELS
 from code_diffusion.lsp.progress import LoadProgress
 from code_diffusion.lsp.status import StatusReporter
 
@@ -38,7 +37,7 @@ def initialize(ls: CodeDiffusionServer, params: types.InitializeParams) -> None:
     raw = config.section_of(params.initialization_options)
     ls.init_options, errors = config.parse(config.InitOptions, raw)
     configuration.remember_initialization_options(ls, raw, errors)
-    ls.log_handler.setLevel(LEVELS[ls.init_options.log_level])
+    ls.log_handler.set_level(ls.init_options.log_level)
     client = params.client_info.name if params.client_info else "an unnamed client"
     log.info("code-diffusion %s serving %s; options %s", ls.version, client,
              config.to_json(ls.init_options))
