@@ -269,7 +269,7 @@ def test_eval_tasks_with_the_embedded_model(tmp_path) -> None:
     out, report = tmp_path / "out.jsonl", tmp_path / "report.json"
     args = parser.parse_args(["eval", "--tasks", str(FIXTURE), "--out", str(out), "--json",
                               str(report), "--no-heldout", "--no-fixed-canvas",
-                              "--max-length", "16", "--steps", "8"])
+                              "--max-length", "8", "--steps", "4"])
     assert command.run(args) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     expected = [t.task_id for t in humaneval.read_task_file(FIXTURE)]

@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from code_diffusion.commands._model_args import (
+    add_model_arguments,
+    load_from_args,
+    quiet_transformers,
+)
+
 BENCHMARK_CHOICES = ("humaneval-single-line", "humaneval-multi-line", "all")
 DEFAULT_MAX_LENGTH = {"humaneval-single-line": 32, "humaneval-multi-line": 128}
 """Canvas bound per benchmark: about the 97th / 95th percentile of the reference middles."""
@@ -36,8 +42,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="run a fixed-seed sample of N tasks (of every benchmark, or of one)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the --limit sample and of the engine (default 0)")
-    parser.add_argument("--model", metavar="DIR", default=None,
-                        help="model directory (default: the embedded model)")
     parser.add_argument("--max-length", type=int, default=None,
                         help="most tokens in a hole, also the fixed canvas size (default: 32 "
                              "single-line, 128 multi-line, the engine's default for --tasks)")
@@ -60,6 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds each test program may run (default 10)")
     parser.add_argument("--workers", type=int, default=2,
                         help="test programs run at once (default 2)")
+    add_model_arguments(parser)
 
 
 def parse_limits(values: list[str] | None, benchmarks: list[str]) -> dict[str, int | None]:
@@ -107,7 +112,12 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--seed", str(args.seed)]
     if args.timeout != 10.0:
         parts += ["--timeout", f"{args.timeout:g}"]
-    for flag in ("no_fixed_canvas", "oracle", "no_baseline", "no_heldout", "write_docs"):
+    if args.device != "auto":
+        parts += ["--device", args.device]
+    if args.precision != "float32":
+        parts += ["--precision", args.precision]
+    for flag in ("no_fixed_canvas", "oracle", "no_baseline", "no_heldout", "write_docs",
+                 "trust_remote_code", "allow_unsafe_weights"):
         if getattr(args, flag):
             parts.append("--" + flag.replace("_", "-"))
     return shlex.join(parts)
@@ -124,10 +134,10 @@ def run(args: argparse.Namespace) -> int:
     limits = parse_limits(args.limit, benchmarks)
 
     from code_diffusion.engine.generator import CodeGenerator
-    from code_diffusion.engine.loading import load_model
     from code_diffusion.training.eval_run import Evaluation
 
-    model = load_model(args.model)
+    quiet_transformers()
+    model = load_from_args(args)
     evaluation = Evaluation(
         generator=CodeGenerator(model), model_info=model.info, model_dir=args.model,
         seed=args.seed, steps=args.steps, max_length=args.max_length,

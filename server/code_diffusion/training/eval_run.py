@@ -100,9 +100,8 @@ class Evaluation:
                 bar = tqdm(total=len(tasks), desc=f"{label} {mode}", leave=False,
                            file=sys.stderr)
             started = time.perf_counter()
-            tick = bar.update if bar is not None else None
             results = run_mode(self.generator, tasks, mode, self._settings(max_length),
-                               self.tokenizer, (lambda _m, _i, t=tick: t()) if tick else None)
+                               self.tokenizer, self._ticker(label, mode, len(tasks), bar))
             generated = time.perf_counter() - started
             if bar is not None:
                 bar.close()
@@ -117,6 +116,25 @@ class Evaluation:
                 self.details.append({"source": label, **result.to_json()})
             out[mode] = (results, summary)
         return out
+
+    def _ticker(self, label: str, mode: str, total: int, bar: Any
+                ) -> Callable[[str, int], None]:
+        """Progress: the bar on a terminal, else a log line about once a minute with an ETA."""
+        started = time.perf_counter()
+        last = [started]
+
+        def tick(_mode: str, done: int) -> None:
+            if bar is not None:
+                bar.update()
+                return
+            now = time.perf_counter()
+            if now - last[0] >= 60 and done < total:
+                last[0] = now
+                rate = (now - started) / done
+                self.log(f"{label} {mode}: {done}/{total} tasks, {rate:.1f} s/task, "
+                         f"about {rate * (total - done) / 60:.0f} min left")
+
+        return tick
 
     # --- report sections ----------------------------------------------------------------------
 
@@ -179,13 +197,16 @@ class Evaluation:
     def heldout(self) -> dict[str, Any]:
         from code_diffusion.training.heldout import heldout_report
 
+        family = getattr(self.model_info, "family", "")
+        if family not in ("embedded", "masked-lm"):
+            return {"skipped": f"measured for masked LMs only (this model is {family!r})"}
         if not (self.model_dir / "tokenizer.json").is_file():
             return {"skipped": f"no tokenizer.json in {self.model_dir}"}
         self.log("masked-token loss on the held-out corpus files ...")
         try:
             return heldout_report(self.model_dir)
-        except (OSError, ValueError) as exc:
-            return {"skipped": f"could not measure: {exc}"}
+        except Exception as exc:  # a report section, not a reason to lose the whole run
+            return {"skipped": f"could not measure: {type(exc).__name__}: {exc}"}
 
     def finish(self, report: dict[str, Any], json_path: str | Path | None = None,
                details_path: str | Path | None = None,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 DEFAULT_RATES = (0.1, 0.15, 0.5, 0.85)
-DEFAULT_WINDOWS = 96
+DEFAULT_WINDOWS = 128
 UNIGRAM_FILE_STRIDE = 8
 """Unigram counts come from every 8th training file (about 11 M characters)."""
 
