@@ -154,6 +154,7 @@ local steps = {
     H.check(not ghost.visible(), 'a cancelled request drew ghost text')
     client:answer(item('23'))
     eq(ghost.get().text, '23', 'latest answer shown')
+    eq(ghost.progress(), { pending = false, answered = 1 }, 'progress after the answer')
     H.feed('<Esc>')
   end,
   function()

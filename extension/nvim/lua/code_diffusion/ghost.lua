@@ -37,6 +37,8 @@ local TRIGGER_INVOKED, TRIGGER_AUTOMATIC = 1, 2
 ---@field anchor? [integer, integer] 0-based row, byte column the suggestion is drawn at.
 ---@field line? string The anchor line when the suggestion was (re)drawn.
 ---@field extmark? integer
+---@field armed boolean The debounce timer runs.
+---@field answered integer Answers received (for tests and statuslines).
 
 ---@type table<integer, code_diffusion.GhostState>
 local states = {}
@@ -207,6 +209,7 @@ local function cancel(st)
   if st.timer then
     st.timer:stop()
   end
+  st.armed = false
   if st.req_id then
     local id = st.req_id
     st.req_id = nil
@@ -253,6 +256,17 @@ function M.get(bufnr)
   }
 end
 
+--- Whether a request waits for its debounce or for the server, and how many answers came.
+---@param bufnr? integer
+---@return {pending: boolean, answered: integer}?
+function M.progress(bufnr)
+  local st = states[bufnr or api.nvim_get_current_buf()]
+  if not st then
+    return nil
+  end
+  return { pending = st.armed or st.req_id ~= nil, answered = st.answered }
+end
+
 --- Draw the server's answer, if the cursor is still where it was asked.
 ---@param bufnr integer
 ---@param result any
@@ -294,6 +308,7 @@ function M.request(bufnr, kind)
       return -- cancelled or superseded
     end
     st.req_id = nil
+    st.answered = st.answered + 1
     if err then
       vim.lsp.log.warn('code_diffusion inlineCompletion', err)
       return
@@ -377,10 +392,12 @@ local function on_change(bufnr)
     return
   end
   st.timer = st.timer or vim.uv.new_timer()
+  st.armed = true
   st.timer:start(
     st.opts.debounce_ms,
     0,
     vim.schedule_wrap(function()
+      st.armed = false
       if states[bufnr] == st and in_insert_mode() and vim.fn.pumvisible() == 0 then
         M.request(bufnr, TRIGGER_AUTOMATIC)
       end
@@ -551,6 +568,8 @@ function M.attach(bufnr, client, opts, keymaps)
     augroup = group,
     items = {},
     index = 0,
+    armed = false,
+    answered = 0,
   }
   M.define_highlight()
   api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI', 'InsertEnter' }, {

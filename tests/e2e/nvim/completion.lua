@@ -1,0 +1,55 @@
+-- CTRL-X CTRL-O opens the menu with the server's candidates; CTRL-Y inserts the first one.
+local H = dofile(os.getenv('CD_TEST_DIR') .. '/helpers.lua')
+
+vim.cmd.edit(vim.fn.fnameescape(os.getenv('CD_FILE')))
+local row = tonumber(os.getenv('CD_ROW')) -- 1-based line to complete at (its end)
+vim.o.completeopt = 'menuone,noinsert'
+local before, first
+
+H.run({
+  H.wait_ready(),
+  function()
+    H.check(vim.bo.omnifunc == 'v:lua.vim.lsp.omnifunc', 'omnifunc is ' .. vim.bo.omnifunc)
+    require('code_diffusion.ghost').toggle(false) -- only the menu in this test
+    before = H.lines()
+    vim.api.nvim_win_set_cursor(0, { row, 0 })
+    H.feed('A<C-x><C-o>')
+  end,
+  {
+    desc = 'completion menu',
+    wait = function()
+      return vim.fn.pumvisible() == 1
+    end,
+  },
+  function()
+    local items = vim.fn.complete_info({ 'items' }).items
+    H.check(#items > 0, 'empty menu')
+    local labels = vim.tbl_map(function(i)
+      return i.abbr
+    end, items)
+    H.out('menu: ' .. vim.inspect(labels))
+    first = vim.tbl_get(items[1], 'user_data', 'nvim', 'lsp', 'completion_item')
+    H.check(
+      first and first.textEdit,
+      'menu item without an LSP textEdit: ' .. vim.inspect(items[1])
+    )
+    H.check(first.textEdit.newText:find('%S'), 'blank candidate')
+    H.feed('<C-y>')
+  end,
+  function()
+    H.feed('<Esc>')
+  end,
+  function()
+    -- The buffer is the old text with the item's textEdit applied.
+    local scratch = vim.api.nvim_create_buf(false, true)
+    vim.api.nvim_buf_set_lines(scratch, 0, -1, false, before)
+    vim.lsp.util.apply_text_edits({ first.textEdit }, scratch, 'utf-16')
+    local expected = H.lines(scratch)
+    H.out('buffer after <C-y>:\n' .. H.text())
+    H.check(vim.deep_equal(H.lines(), expected), 'expected:\n' .. table.concat(expected, '\n'))
+    H.check(not vim.deep_equal(H.lines(), before), 'nothing was inserted')
+  end,
+  function()
+    H.pass('completion inserted a candidate')
+  end,
+})
