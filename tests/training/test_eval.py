@@ -18,6 +18,7 @@ from code_diffusion.training.evaluate import (
     LENGTH_CONTROL,
     ORACLE_LENGTH,
     DecodeSettings,
+    editor_buffer,
     fill_task,
     score,
     summarise,
@@ -138,7 +139,7 @@ class ReferenceGenerator:
 
 
 def _generator_for(tasks) -> ReferenceGenerator:
-    return ReferenceGenerator({(t.prefix + t.suffix, len(t.prefix)): t.middle or "" for t in tasks})
+    return ReferenceGenerator({(editor_buffer(t), len(t.prefix)): t.middle or "" for t in tasks})
 
 
 def test_fill_and_score_modes(problems) -> None:

@@ -151,6 +151,15 @@ def reference_length(tokenizer, task: InfillTask) -> int | None:
     return max(1, len(tokenizer.encode(task.middle).ids))
 
 
+def editor_buffer(task: InfillTask) -> str:
+    """The buffer as an editor holds it when the hole is: for whole-line holes the user has
+    opened an empty line and the cursor is on it, so the line break after the hole is already
+    there; otherwise prefix and suffix meet at the cursor."""
+    if task.hole in ("line", "block") and (not task.prefix or task.prefix.endswith("\n")):
+        return task.prefix + "\n" + task.suffix
+    return task.prefix + task.suffix
+
+
 def fill_task(generator, task: InfillTask, mode: str, settings: DecodeSettings,
               canvas_length: int | None = None) -> TaskResult:
     """Ask the engine for one completion of ``task`` in ``mode``."""
@@ -174,7 +183,7 @@ def fill_task(generator, task: InfillTask, mode: str, settings: DecodeSettings,
 
     started = time.perf_counter()
     try:
-        result = generator.fill(task.prefix + task.suffix, len(task.prefix), None,
+        result = generator.fill(editor_buffer(task), len(task.prefix), None,
                                 language=task.language, hole=task.hole, on_step=on_step,
                                 **params)
     except GenerationError as exc:

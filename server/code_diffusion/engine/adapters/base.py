@@ -59,7 +59,8 @@ class Denoiser:
         """Token ids of ``text`` without any special tokens."""
         if not text:
             return []
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
+        # The caller cuts the window; the tokenizer's length warning would only be noise.
+        return list(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def decode(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=False,
