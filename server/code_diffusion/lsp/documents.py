@@ -1,10 +1,10 @@
 """Open documents and positions: snapshots for the worker, and LSP positions ↔ str offsets.
 
-Positions use the encoding negotiated in ``initialize`` (UTF-16 unless the client offered
-UTF-8 or UTF-32 first). A line past the end of the document, a character that splits a
-character in two, a document that is not open, too large or binary is an ``InvalidParams`` or
-``RequestFailed`` error whose message names what is wrong; a ``character`` past the end of its
-line means the line's end, as the LSP specification says.
+Positions are UTF-16 code units: the server announces ``positionEncoding: utf-16`` to every
+client (the conversions also handle UTF-8 and UTF-32). A line past the end of the document, a
+character that splits a character in two, a document that is not open, too large or binary is
+an ``InvalidParams`` or ``RequestFailed`` error whose message names what is wrong; a
+``character`` past the end of its line means the line's end, as the LSP specification says.
 """
 
 from __future__ import annotations

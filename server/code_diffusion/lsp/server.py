@@ -16,7 +16,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, BinaryIO
 
 import cattrs
@@ -26,6 +26,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from code_diffusion import __version__
 from code_diffusion.lsp.config import InitOptions, Settings
@@ -64,6 +65,15 @@ class CodeDiffusionProtocol(LanguageServerProtocol):
             error = JsonRpcInvalidParams(f"invalid params for {data['method']}: {detail}")
             self._send_response(data["id"], error=error.to_response_error())
             return _ANSWERED
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, Any]:
+        """pygls's initialize, with positions always in UTF-16 (the LSP default, which every
+        client supports), so that command arguments mean the same in every editor."""
+        general = params.capabilities.general
+        if general is not None and general.position_encodings:
+            general.position_encodings = (types.PositionEncodingKind.Utf16,)
+        return (yield from super().lsp_initialize(params))
 
     def handle_message(self, message: Any) -> None:
         if message is not _ANSWERED:

@@ -33,6 +33,7 @@ async def test_capabilities(capabilities):
             "codeDiffusion.regenerateSelection", "codeDiffusion.repairSyntax",
             "codeDiffusion.restartModel", "codeDiffusion.status"])
         assert caps.text_document_sync.change == types.TextDocumentSyncKind.Incremental
+        assert caps.position_encoding == types.PositionEncodingKind.Utf16
         assert s.result.server_info.name == "code-diffusion"
 
 
