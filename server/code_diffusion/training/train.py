@@ -170,9 +170,10 @@ class Trainer:
                 window_tokens += batch.input_ids.numel()
                 rate = window_tokens / max(1e-6, time.monotonic() - window_start)
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.3f}", ce=f"{float(ce):.3f}",
+                loss_value = float(loss.detach())
+                bar.set_postfix(loss=f"{loss_value:.3f}", ce=f"{float(ce):.3f}",
                                 tok_s=f"{rate:,.0f}")
-                entry = {"step": self.step, "tokens": self.tokens_seen, "loss": float(loss),
+                entry = {"step": self.step, "tokens": self.tokens_seen, "loss": loss_value,
                          "ce": float(ce), "lr": lr_at(self.step - 1, cfg), "tok_s": round(rate)}
                 if self.step % cfg.eval_every == 0:
                     entry.update(held_out_loss(self.model, self.valid_tokens, cfg.seq_len,

@@ -1,0 +1,60 @@
+"""Training resumes from its checkpoint, and the export loads through the engine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+
+from code_diffusion.training.export import EMBEDDED_DIR, clean_log, export
+from code_diffusion.training.train import TrainConfig, Trainer, lr_at
+
+
+def _tiny_run(tmp_path):
+    """A run directory with a small token array and the shipped tokenizer (no corpus build)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    rng = np.random.default_rng(0)
+    for split, size in (("train", 50_000), ("valid", 5_000)):
+        rng.integers(4, 4096, size).astype(np.uint16).tofile(run / f"{split}.bin")
+    shutil.copy(EMBEDDED_DIR / "tokenizer.json", run / "tokenizer.json")
+    (run / "data_stats.json").write_text(json.dumps({"train_tokens": 50_000}))
+    return run
+
+
+def test_a_stopped_run_resumes_where_it_left_off(tmp_path):
+    run = _tiny_run(tmp_path)
+    config = dict(run_dir=str(run), size="tiny", seq_len=64, batch_size=4, total_steps=6,
+                  warmup_steps=2, eval_every=3, threads=1, bf16=False)
+    first = Trainer(TrainConfig(**config, minutes=0.0))  # the deadline stops it at once
+    first.train()
+    assert first.step == 0 and (run / "checkpoint.pt").exists()
+    Trainer(TrainConfig(**{**config, "total_steps": 3}, minutes=5)).train()
+    resumed = Trainer(TrainConfig(**config, minutes=5))
+    assert resumed.step == 3
+    resumed.train()
+    assert resumed.step == 6 and resumed.tokens_seen == 6 * 4 * 64
+    steps = [entry["step"] for entry in clean_log(run / "log.jsonl")]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    assert "val_ce_t0.1" in clean_log(run / "log.jsonl")[2]
+
+
+def test_the_export_loads_through_the_engine(tmp_path):
+    from code_diffusion.engine.loading import load_model
+
+    run = _tiny_run(tmp_path)
+    Trainer(TrainConfig(run_dir=str(run), size="tiny", seq_len=64, batch_size=2,
+                        total_steps=1, threads=1, bf16=False)).train()
+    out = tmp_path / "model"
+    meta = export(run, out)
+    assert meta["training"]["steps"] == 1
+    model = load_model(out)
+    assert model.info.family == "embedded" and model.info.max_context == 64
+    assert len(model.generate("", "python", "x = ", num_samples=2, max_length=4)) == 2
+
+
+def test_learning_rate_warms_up_then_decays_to_the_floor():
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10, total_steps=110, min_lr_ratio=0.1)
+    assert lr_at(0, cfg) == 1e-4 and lr_at(9, cfg) == 1e-3
+    assert lr_at(110, cfg) == 1e-4 and lr_at(60, cfg) < lr_at(20, cfg)
