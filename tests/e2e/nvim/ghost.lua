@@ -21,7 +21,16 @@ H.run({
     vim.api.nvim_win_set_cursor(0, { row, 0 })
     H.feed('A')
   end,
-  { desc = 'ghost text drawn', wait = ghost.visible },
+  {
+    desc = 'the answer to the inline completion request',
+    wait = function()
+      local p = ghost.progress()
+      return p ~= nil and p.answered > 0 and not p.pending
+    end,
+  },
+  function()
+    H.check(ghost.visible(), 'the server answered with no suggestion at line ' .. row)
+  end,
   function()
     local marks = vim.api.nvim_buf_get_extmarks(0, ghost.ns, 0, -1, { details = true })
     H.check(#marks == 1, 'expected one ghost extmark, got ' .. #marks)
