@@ -310,6 +310,33 @@ local steps = {
     local ok = pcall(require('code_diffusion').setup, { ghost = { debounce_ms = 'soon' } })
     H.check(not ok, 'a bad option type is rejected')
   end,
+  -- 9. Where Neovim has vim.lsp.inline_completion (0.12+), it is used, and <Tab> still falls
+  -- through when it has nothing to accept. (A stand-in module: this nvim is 0.11.)
+  function()
+    local calls = {}
+    local accept = false
+    vim.lsp.inline_completion = {
+      enable = function(on, filter)
+        calls[#calls + 1] = { on = on, bufnr = filter.bufnr }
+      end,
+      get = function()
+        return accept
+      end,
+      select = function() end,
+    }
+    vim.cmd('enew!')
+    local bufnr = api.nvim_get_current_buf()
+    local fake =
+      { id = 7, name = 'code_diffusion', server_capabilities = { inlineCompletionProvider = {} } }
+    require('code_diffusion').on_attach(fake, bufnr)
+    eq(calls, { { on = true, bufnr = bufnr } }, 'built-in enabled for the buffer')
+    H.check(not ghost.attached(bufnr), 'extmark ghost text attached as well')
+    H.feed('i<Tab><Esc>')
+  end,
+  function()
+    eq(H.lines(), { '\t' }, '<Tab> with nothing to accept')
+    vim.lsp.inline_completion = nil
+  end,
   function()
     H.pass('unit')
   end,

@@ -37,10 +37,9 @@ local function attach_builtin_ghost(bufnr, client, keymaps)
   end
   for name, count in pairs({ next = 1, prev = -1 }) do
     if keymaps[name] and select then
-      keys.map(bufnr, keymaps[name], name, function()
+      vim.keymap.set('i', keymaps[name], function()
         select({ bufnr = bufnr, count = count })
-        return true
-      end, '')
+      end, { buffer = bufnr, desc = keys.DESC .. name })
     end
   end
 end
