@@ -87,7 +87,7 @@ async function stopClient(): Promise<void> {
 
 async function startClient(channel: vscode.LogOutputChannel): Promise<void> {
   await stopClient();
-  status?.setStopped("starting");
+  status?.setStarting();
   const python = await resolveInterpreter(vscode.window.activeTextEditor?.document.uri);
   logInfo(`Python (${python.source}): ${python.command}`);
   const check = await checkServerImport(python.command);

@@ -3,8 +3,11 @@
 // with Tab, then apply "Fill in body" from the light bulb (Ctrl+.) in another file.
 // Prints one JSON object (what it saw) as its last line; tests/e2e/vscode asserts on it.
 //
+// With SCENARIO=import-error it checks the error shown for an interpreter without the server.
+//
 // Environment: CS_URL (workbench URL with ?folder=), CHROMIUM (browser binary), SHOTS (directory
-// for screenshots), PROFILE (browser profile directory), TYPE_TEXT (what to type in ghost.py).
+// for screenshots), PROFILE (browser profile directory), SCENARIO (editing | import-error),
+// TYPE_TEXT (what to type at the end of ghost.py).
 const { chromium } = require("playwright-core");
 const path = require("path");
 
@@ -60,36 +63,53 @@ async function ghostText(page) {
   }, EDITOR);
 }
 
+/** Open a file from the Explorer (double-click: a pinned tab) and wait for its editor. */
 async function openFile(page, name) {
-  await page.keyboard.press("Control+P");
-  await page.waitForSelector(".quick-input-widget input", { timeout: 20000 });
-  await page.keyboard.type(name);
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, { timeout: 20000 });
-  await page.keyboard.press("Enter");
-  await page.waitForSelector(`.tab.active[aria-label*="${name}"]`, { timeout: 20000 });
-  await page.waitForSelector(`${EDITOR}.focused .view-lines`, { timeout: 20000 });
+  const row = `.explorer-folders-view .monaco-list-row[aria-label*="${name}"]`;
+  await page.waitForSelector(row, { timeout: 60000 });
+  await page.dblclick(row);
+  await page.waitForSelector(`.tab.active[aria-label*="${name}"]`, { timeout: 60000 });
+  await page.waitForSelector(`${EDITOR} .view-lines`, { timeout: 60000 });
 }
 
 async function toasts(page) {
   return page.$$eval(".notifications-toasts .notification-list-item-message", (els) => els.map((e) => e.textContent));
 }
 
-/** Type, and if no ghost text shows within a while, type a space and delete it to ask again. */
-async function typeUntilGhost(page, text) {
+/**
+ * Type, then wait for ghost text. While the server works (busy) keep waiting: new input would
+ * supersede its request. When it is idle and nothing shows, it answered with no suggestion:
+ * type a space and delete it to ask again.
+ */
+async function typeUntilGhost(page, text, timeout = 240000) {
   await page.keyboard.type(text, { delay: 60 });
-  for (let attempt = 0; attempt < 4; attempt++) {
-    try {
-      await page.waitForFunction(
+  const deadline = Date.now() + timeout;
+  let idleSince = Date.now();
+  while (Date.now() < deadline) {
+    const shown = await page
+      .waitForFunction(
         (selector) => [...document.querySelectorAll(selector)].some((e) => e.textContent.trim()),
         GHOST,
-        { timeout: 20000, polling: 200 },
-      );
+        {
+          timeout: 5000,
+          polling: 200,
+        },
+      )
+      .then(() => true)
+      .catch(() => false);
+    if (shown) {
       await page.waitForTimeout(1000); // let a newer answer replace an older one
-      return ghostText(page);
-    } catch {
-      step("no ghost text yet; typing again", { attempt });
+      const ghost = await ghostText(page);
+      if (ghost.trim()) return ghost;
+    }
+    const label = (await statusLabel(page)) ?? "";
+    if (!/: ready/.test(label)) {
+      idleSince = Date.now();
+    } else if (Date.now() - idleSince > 5000) {
+      step("server idle and no ghost text; asking again", { label });
       await page.keyboard.type(" ");
       await page.keyboard.press("Backspace");
+      idleSince = Date.now();
     }
   }
   return null;
@@ -108,7 +128,7 @@ async function ghostTextScenario(page) {
   result.statusReady = label;
   await page.click(`${EDITOR} .view-lines`);
   await page.keyboard.press("Control+End");
-  result.ghost = await typeUntilGhost(page, process.env.TYPE_TEXT || "def add(a, b):\n");
+  result.ghost = await typeUntilGhost(page, process.env.TYPE_TEXT || "    return");
   step("ghost text", { ghost: result.ghost });
   await shot(page, "vscode-ghost-text");
   result.statusAfterGhost = await statusLabel(page);
@@ -143,7 +163,7 @@ async function fillBodyScenario(page) {
         return lines.includes("def add") && !/^\s*pass\s*$/m.test(lines);
       },
       EDITOR,
-      { timeout: 120000, polling: 250 },
+      { timeout: 300000, polling: 250 },
     )
     .then(() => true)
     .catch(() => false);
@@ -152,6 +172,42 @@ async function fillBodyScenario(page) {
   await page.waitForSelector('.tab.active:not(.dirty)[aria-label*="fill.py"]', { timeout: 10000 }).catch(() => null);
   step("saved fill.py");
   await shot(page, "vscode-fill-body");
+}
+
+/** An interpreter without code_diffusion: the error, its actions, and "Show Logs". */
+async function importErrorScenario(page) {
+  await openFile(page, "ghost.py"); // a Python file activates the extension
+  const toast = '.notifications-toasts .notification-toast:has-text("cannot import code_diffusion")';
+  await page.waitForSelector(toast, { timeout: 120000 });
+  result.importError = await page.textContent(`${toast} .notification-list-item-message`);
+  result.importErrorActions = await page.$$eval(
+    `${toast} .notification-list-item-buttons-container .monaco-button`,
+    (bs) => bs.map((b) => b.textContent.trim()),
+  );
+  step("import error shown", { actions: result.importErrorActions });
+  await shot(page, "vscode-import-error");
+  // Click "Show Logs" (again while the toast is still there: a click during its entry
+  // animation can miss) until the output panel is open.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const button = page.locator(`${toast} .monaco-button:has-text("Show Logs")`);
+    if (await button.count()) await button.first().click();
+    const opened = await page
+      .waitForSelector(".part.panel .view-lines", { timeout: 5000 })
+      .then(() => true)
+      .catch(() => false);
+    step("clicked Show Logs", { attempt, opened });
+    if (opened) break;
+  }
+  // Playwright's CSS engine also looks inside shadow roots, where the panel's editor may live.
+  const panelText = async () =>
+    (await page.locator(".part.panel .view-lines").allTextContents()).join("\n").replace(/\u00a0/g, " ");
+  const deadline = Date.now() + 30000;
+  while (!(await panelText()).includes("cannot import") && Date.now() < deadline) {
+    await page.waitForTimeout(250);
+  }
+  result.logsShown = await panelText();
+  step("logs shown");
+  await shot(page, "vscode-import-error-logs");
 }
 
 (async () => {
@@ -174,8 +230,12 @@ async function fillBodyScenario(page) {
     await page.goto(env("CS_URL"));
     await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
     step("workbench loaded");
-    await ghostTextScenario(page);
-    await fillBodyScenario(page);
+    if (process.env.SCENARIO === "import-error") {
+      await importErrorScenario(page);
+    } else {
+      await ghostTextScenario(page);
+      await fillBodyScenario(page);
+    }
   } catch (error) {
     result.error = String(error.stack || error);
     step("failed", { error: String(error.message || error).split("\n")[0] });

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +39,15 @@ DRIVER = Path(__file__).with_name("drive_vscode.js")
 EXTENSION_ID = "code-diffusion.code-diffusion"
 
 GHOST_FILE = "ghost.py"
+GHOST_SOURCE = (
+    '"""Small statistics helpers."""\n\n\n'
+    "def mean(values):\n"
+    '    """Return the arithmetic mean of a list of numbers."""\n'
+    "    total = 0\n"
+    "    for value in values:\n"
+    "        total += value\n"
+)
+GHOST_TYPED = "    return"
 FILL_FILE = "fill.py"
 FILL_SOURCE = "# Add two numbers.\ndef add(a, b):\n    pass\n"
 
@@ -113,47 +122,71 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
             time.sleep(0.2)
 
 
+class CodeServer:
+    """code-server with the extension installed, in its own process group under ``tmp``."""
+
+    def __init__(self, tmp: Path, python: str) -> None:
+        self.tmp, self.env = tmp, tool_env(tmp)
+        self.data, self.extensions, self.workspace = (tmp / d for d in ("data", "extensions", "ws"))
+        for directory in (self.data / "User", self.extensions, self.workspace):
+            directory.mkdir(parents=True)
+        settings = {**USER_SETTINGS, "codeDiffusion.pythonPath": python}
+        (self.data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+        (self.workspace / GHOST_FILE).write_text(GHOST_SOURCE)
+        (self.workspace / FILL_FILE).write_text(FILL_SOURCE)
+        self.port = free_port()
+        config = tmp / "code-server.yaml"
+        config.write_text(f"bind-addr: 127.0.0.1:{self.port}\nauth: none\ncert: false\n")
+        self.base = [str(CODE_SERVER), "--config", str(config), "--user-data-dir", str(self.data)]
+        self.base += ["--extensions-dir", str(self.extensions)]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/?folder={self.workspace}"
+
+    def start(self) -> None:
+        install = [*self.base, "--install-extension", str(VSIX), "--force"]
+        subprocess.run(install, env=self.env, check=True, capture_output=True, timeout=120)
+        assert any(p.name.startswith(EXTENSION_ID) for p in self.extensions.iterdir())
+        flags = ["--disable-telemetry", "--disable-update-check", "--disable-workspace-trust"]
+        flags += ["--disable-getting-started-override"]
+        with (self.tmp / "code-server.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [*self.base, *flags, str(self.workspace)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_healthy(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            kill_group(self.process)
+
+    def extension_log(self) -> str:
+        """The tail of the extension's output channel (its own lines and the server's)."""
+        logs = self.tmp.glob(f"data/logs/*/exthost*/{EXTENSION_ID}/*.log")
+        return "\n".join(path.read_text()[-4000:] for path in logs)
+
+
 @pytest.fixture
-def code_server(tools: None, tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]]:
-    """A running code-server with the extension installed; yields (url, workspace, env)."""
-    env = tool_env(tmp_path)
-    data, extensions, workspace = (tmp_path / d for d in ("data", "extensions", "workspace"))
-    for directory in (data / "User", extensions, workspace):
-        directory.mkdir(parents=True)
-    python = os.environ.get("VSCODE_E2E_PYTHON", sys.executable)
-    settings = {**USER_SETTINGS, "codeDiffusion.pythonPath": python}
-    (data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
-    (workspace / GHOST_FILE).write_text("")
-    (workspace / FILL_FILE).write_text(FILL_SOURCE)
-    port = free_port()
-    config = tmp_path / "code-server.yaml"
-    config.write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n")
-    base = [str(CODE_SERVER), "--config", str(config), "--user-data-dir", str(data)]
-    base += ["--extensions-dir", str(extensions)]
-    subprocess.run(
-        [*base, "--install-extension", str(VSIX), "--force"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    assert any(p.name.startswith(EXTENSION_ID) for p in extensions.iterdir())
-    log = (tmp_path / "code-server.log").open("wb")
-    flags = ["--disable-telemetry", "--disable-update-check", "--disable-workspace-trust"]
-    flags += ["--disable-getting-started-override"]
-    process = subprocess.Popen(
-        [*base, *flags, str(workspace)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def code_server(tools: None, tmp_path: Path) -> Iterator[Callable[[str], CodeServer]]:
+    """Start code-server with a given ``codeDiffusion.pythonPath``; stopped after the test."""
+    started: list[CodeServer] = []
+
+    def start(python: str) -> CodeServer:
+        server = CodeServer(tmp_path, python)
+        started.append(server)
+        server.start()
+        return server
+
     try:
-        wait_healthy(port, process)
-        yield f"http://127.0.0.1:{port}/?folder={workspace}", workspace, env
+        yield start
     finally:
-        kill_group(process)
-        log.close()
+        for server in started:
+            server.stop()
 
 
 def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -168,10 +201,12 @@ def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 6
     raise AssertionError(f"code-server did not answer on port {port} within {timeout} s")
 
 
-def run_driver(url: str, shots: Path, tmp: Path, env: dict[str, str]) -> dict:
+def run_driver(server: CodeServer, shots: Path, scenario: str) -> dict:
+    """Run drive_vscode.js against ``server``; return what it saw (and print its steps)."""
     shots.mkdir(parents=True, exist_ok=True)
-    env = {**env, "NODE_PATH": str(PLAYWRIGHT), "CS_URL": url, "CHROMIUM": str(chromium())}
-    env |= {"SHOTS": str(shots), "PROFILE": str(tmp / "chromium-profile")}
+    env = {**server.env, "NODE_PATH": str(PLAYWRIGHT), "CHROMIUM": str(chromium())}
+    env |= {"CS_URL": server.url, "SCENARIO": scenario, "SHOTS": str(shots)}
+    env |= {"PROFILE": str(server.tmp / "chromium-profile")}
     process = subprocess.Popen(
         [str(NODE), str(DRIVER)],
         env=env,
@@ -180,7 +215,7 @@ def run_driver(url: str, shots: Path, tmp: Path, env: dict[str, str]) -> dict:
         start_new_session=True,
     )
     try:
-        stdout, stderr = process.communicate(timeout=600)
+        stdout, stderr = process.communicate(timeout=720)
     finally:
         kill_group(process)
     sys.stderr.write(stderr.decode())
@@ -189,35 +224,56 @@ def run_driver(url: str, shots: Path, tmp: Path, env: dict[str, str]) -> dict:
     return json.loads(lines[-1])
 
 
-def test_ghost_text_and_fill_body_in_vscode(
-    code_server: tuple[str, Path, dict[str, str]], tmp_path: Path
-) -> None:
-    url, workspace, env = code_server
-    shots = Path(os.environ.get("VSCODE_E2E_SCREENSHOTS", tmp_path / "screenshots"))
-    seen = run_driver(url, shots, tmp_path, env)
-    logs = "\n".join(
-        p.read_text()[-3000:] for p in tmp_path.glob(f"data/logs/*/exthost*/{EXTENSION_ID}/*.log")
+def screenshots(tmp_path: Path, name: str) -> Path:
+    keep = os.environ.get("VSCODE_E2E_SCREENSHOTS")
+    return Path(keep) / name if keep else tmp_path / "screenshots"
+
+
+def test_ghost_text_and_fill_body(code_server: Callable[[str], CodeServer], tmp_path: Path) -> None:
+    server = code_server(os.environ.get("VSCODE_E2E_PYTHON", sys.executable))
+    shots = screenshots(tmp_path, "editing")
+    seen = run_driver(server, shots, "editing")
+    report = (
+        f"steps: {seen['steps']}\nscreenshots: {shots}\nextension log:\n{server.extension_log()}"
     )
-    report = f"steps: {seen['steps']}\nscreenshots: {shots}\nextension log:\n{logs}"
 
     assert "error" not in seen, f"{seen['error']}\n{report}"
     assert not [t for t in seen["toasts"] if "failed" in t.lower()], seen["toasts"]
     # The status bar item follows codeDiffusion/status from our server.
-    assert seen["statusReady"], seen["steps"]
+    assert seen["statusReady"], report
 
     # Ghost text from the server was shown, and Tab put it into the document.
     ghost = seen["ghost"]
     assert ghost and ghost.strip(), f"no ghost text\n{report}"
-    typed = (workspace / GHOST_FILE).read_text()
-    assert typed.startswith("def add(a, b):\n"), typed
+    typed = (server.workspace / GHOST_FILE).read_text()
+    assert typed.startswith(GHOST_SOURCE + GHOST_TYPED), typed
     for line in filter(None, map(str.strip, ghost.splitlines())):
-        assert line in typed, (ghost, typed)
+        assert line in typed[len(GHOST_SOURCE) :], (ghost, typed)
     assert re.search(r": (ready|busy) \d+ ms", seen["statusAfterGhost"]), seen["statusAfterGhost"]
 
     # "Fill in body" was in the light bulb and its edit replaced `pass`.
     assert "Fill in body" in seen["codeActions"], seen["codeActions"]
     assert seen["filled"], report
-    filled = (workspace / FILL_FILE).read_text()
+    filled = (server.workspace / FILL_FILE).read_text()
     head, _, body = filled.partition("def add(a, b):\n")
     assert head == "# Add two numbers.\n", filled
     assert body.strip() and body != "    pass\n", filled
+
+
+def test_interpreter_without_the_server(
+    code_server: Callable[[str], CodeServer], tmp_path: Path
+) -> None:
+    """A Python that cannot import code_diffusion: an error with the two actions, and the logs."""
+    python = tmp_path / "bare-python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "$@"\n')
+    python.chmod(0o755)
+    server = code_server(str(python))
+    seen = run_driver(server, screenshots(tmp_path, "import-error"), "import-error")
+
+    assert "error" not in seen, f"{seen['error']}\nsteps: {seen['steps']}"
+    message = seen["importError"]
+    assert f"'{python}' cannot import code_diffusion" in message, message
+    assert "No module named 'code_diffusion'" in message, message
+    assert seen["importErrorActions"] == ["Select Interpreter", "Show Logs"]
+    assert "cannot import code_diffusion" in seen["logsShown"], seen["logsShown"]
+    assert re.search(r": cannot import code_diffusion", seen["statusAtEnd"]), seen["statusAtEnd"]

@@ -19,7 +19,7 @@ export class StatusItem implements vscode.Disposable {
     this.item = vscode.window.createStatusBarItem("codeDiffusion.status", vscode.StatusBarAlignment.Right, 100);
     this.item.name = DISPLAY_NAME;
     this.item.command = Commands.showLogs;
-    this.setStopped("starting");
+    this.setStarting();
     this.item.show();
   }
 
@@ -36,7 +36,16 @@ export class StatusItem implements vscode.Disposable {
     this.item.accessibilityInformation = { label: `${DISPLAY_NAME}: ${status.state}${detail}` };
   }
 
-  /** The server is not running (yet, or any more): say why. */
+  /** The server process is being started; no status from it yet. */
+  setStarting(): void {
+    this.last = undefined;
+    this.item.text = "$(loading~spin) CD";
+    this.item.backgroundColor = undefined;
+    this.item.tooltip = `${DISPLAY_NAME}: starting the server. Click for the logs.`;
+    this.item.accessibilityInformation = { label: `${DISPLAY_NAME}: starting` };
+  }
+
+  /** The server is not running (any more): say why. */
   setStopped(reason: string, isError = false): void {
     this.last = undefined;
     this.item.text = `${isError ? "$(error)" : "$(circle-slash)"} CD`;
