@@ -6,6 +6,17 @@ local row = tonumber(os.getenv('CD_ROW')) -- 1-based line to complete at (its en
 vim.o.completeopt = 'menuone,noinsert'
 local before, first
 
+-- Polls seen since the server answered textDocument/completion (nil: no answer yet).
+local polls_since_answer
+vim.api.nvim_create_autocmd('LspRequest', {
+  callback = function(args)
+    local req = args.data.request
+    if req.method == 'textDocument/completion' and req.type == 'complete' then
+      polls_since_answer = 0
+    end
+  end,
+})
+
 H.run({
   H.wait_ready(),
   function()
@@ -16,12 +27,16 @@ H.run({
     H.feed('A<C-x><C-o>')
   end,
   {
-    desc = 'completion menu',
+    desc = 'the completion menu or an answer without one',
     wait = function()
-      return vim.fn.pumvisible() == 1
+      if polls_since_answer then
+        polls_since_answer = polls_since_answer + 1
+      end
+      return vim.fn.pumvisible() == 1 or (polls_since_answer or 0) > 2
     end,
   },
   function()
+    H.check(vim.fn.pumvisible() == 1, 'the server answered with no candidates at line ' .. row)
     local items = vim.fn.complete_info({ 'items' }).items
     H.check(#items > 0, 'empty menu')
     local labels = vim.tbl_map(function(i)
