@@ -223,6 +223,7 @@ class ModelWorker:
         self._check_usable()
         loop = asyncio.get_running_loop()
         request = _Request(key, job, is_current, loop.create_future())
+        request.future.add_done_callback(_retrieve)  # failed early, it may never be awaited
         self._supersede(key, request)
         try:
             if debounce > 0:
@@ -366,6 +367,11 @@ class ModelWorker:
                 error = exc
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         self._post(self._finish, request, result, error, elapsed_ms)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _load_error_message(options: LoadOptions, exc: Exception) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from code_diffusion.engine import syntax
@@ -389,6 +389,7 @@ def _python_parser() -> Any | None:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_python.language()))
 
 
+@lru_cache(maxsize=4)
 def _python_tree(text: str) -> Any | None:
     parser = _python_parser()
     return None if parser is None else parser.parse(text.encode("utf-8"))

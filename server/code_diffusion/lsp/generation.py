@@ -21,6 +21,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _job(snap: Snapshot, text: str, start: int, end: int | None, params: dict[str, Any],
+         label: str, reached: list[int], on_step: Callable[[int], None] | None,
+         **fill: Any) -> Callable[[Any, Callable[[], bool]], Any]:
+    """The function the model thread runs; ``reached[0]`` follows the denoising steps."""
+
+    def job(model: Any, should_stop: Callable[[], bool]) -> Any:
+        def step(state: Any) -> None:
+            reached[0] = state.step
+            if on_step is not None:
+                on_step(state.step)
+
+        try:
+            return model.fill(text, start, end, language=snap.language, on_step=step,
+                              should_stop=should_stop, **fill, **params)
+        finally:
+            if should_stop():
+                log.debug("%s: stopped after denoising step %d of at most %d", label, reached[0],
+                          params["steps"])
+
+    return job
+
+
 async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int | None = None,
                    *, lane: str, label: str, debounce: float = 0.0, specification: str = "",
                    hole: str = "auto", text: str | None = None,
@@ -30,23 +52,10 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     ``lane`` keys latest-wins together with the URI: a newer request of the same lane for the
     same document supersedes this one. Raises only ``asyncio.CancelledError``.
     """
-    params = ls.settings.generation_params()
     reached = [0]
-
-    def job(model: Any, should_stop: Callable[[], bool]) -> Any:
-        def step(state: Any) -> None:
-            reached[0] = state.step
-            if on_step is not None:
-                on_step(state.step)
-
-        try:
-            return model.fill(snap.text if text is None else text, start, end,
-                              language=snap.language, specification=specification, hole=hole,
-                              on_step=step, should_stop=should_stop, **params)
-        finally:
-            if should_stop():
-                log.debug("%s: stopped after denoising step %d of at most %d", label, reached[0],
-                          params["steps"])
+    job = _job(snap, snap.text if text is None else text, start, end,
+               ls.settings.generation_params(), label, reached, on_step,
+               specification=specification, hole=hole)
 
     def is_current() -> bool:
         return current_version(ls, snap.uri) == snap.version

@@ -100,3 +100,4 @@ def test_generation_params_use_the_request_names():
     assert Settings().generation_params() == {
         "temperature": 0.0, "steps": 32, "max_length": 48, "num_samples": 3,
         "use_rewards": True}
+
