@@ -1,7 +1,8 @@
 """Logging: ``window/logMessage`` to the editor, plus stderr or ``--log-file``; never stdout.
 
-Records of the ``code_diffusion`` loggers go to the editor once the server runs. pygls's own
-records (every message body at INFO) go only to the file or stderr, and only with ``-v``.
+Records of the ``code_diffusion`` loggers go to the editor once the server runs (at
+``logLevel``). pygls's own records (every message body at INFO) go only to the file or stderr,
+and only with ``-v``.
 Records made on the model thread are handed to the event loop before they are sent.
 """
 
@@ -28,19 +29,19 @@ ROOT = "code_diffusion"
 
 
 def configure_logging(log_file: str | None = None, *, verbose: bool = False) -> logging.Handler:
-    """Send log records to ``log_file`` (or stderr) and keep them away from stdout.
+    """Send log records to ``log_file`` or stderr, never to stdout.
 
-    Without ``verbose`` the stream gets warnings and errors of the server only; with it,
-    everything, pygls's messages included. Returns the handler it installed.
+    The file gets the server's records from INFO up; stderr only warnings and errors. With
+    ``verbose`` both get everything, pygls's message traffic included. Returns the handler.
     """
     handler: logging.Handler = (logging.FileHandler(log_file, encoding="utf-8") if log_file
                                 else logging.StreamHandler(sys.stderr))
     handler.setFormatter(logging.Formatter(FORMAT))
-    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    quiet = logging.INFO if log_file else logging.WARNING
+    handler.setLevel(logging.DEBUG if verbose else quiet)
     root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    logging.getLogger(ROOT).setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("pygls").setLevel(logging.DEBUG if verbose else logging.WARNING)
     return handler
 

@@ -68,3 +68,11 @@ async def test_missing_model_directory_leaves_the_server_up(capabilities, tmp_pa
         await s.command("codeDiffusion.restartModel")
         ready = await s.ready(LOAD_TIMEOUT)
         assert ready["model"] == "code-diffusion-embedded"
+
+
+async def test_model_option_overrides_the_editor_setting(tmp_path):
+    missing = tmp_path / "from-the-command-line"
+    async with session([*SERVER, "--model", str(missing)], "neovim",
+                       initialization_options={"modelPath": str(EMBEDDED_DIR)}) as s:
+        error = await s.wait_for(lambda: s.state("error"), LOAD_TIMEOUT, "status error")
+        assert str(missing) in error["message"]
