@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 2087
@@ -52,4 +53,20 @@ def run(args: argparse.Namespace) -> int:
         server.start_tcp(HOST, args.port)
     else:
         server.start_io(sys.stdin.buffer, transport)
-    return server.exit_code
+    exit_now(server.exit_code)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process without the interpreter's teardown, once the transport is closed.
+
+    With torch and a model loaded, that teardown takes seconds (an editor expects the server
+    gone within one after it goes away), and when the model thread is still inside a forward
+    pass it aborts the process ("terminate called without an active exception", SIGABRT).
+    Logs are flushed first; stdout was flushed after every message.
+    """
+    import logging
+    import os
+
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)
