@@ -320,9 +320,14 @@ def _stub_span(node: Any, lines: Lines) -> tuple[int, int, str] | None:
     if not has_stub and not todos:
         return None
     if not spec and todos:
-        spec = todos[0].split("TODO", 1)[1].lstrip(":- ").strip()
+        spec = _todo_text(todos[0])
     offset = body_start + len(rest) - len(rest.lstrip())
     return offset, body_end, spec
+
+
+def _todo_text(line: str) -> str:
+    """What a ``TODO`` comment asks for: ``# TODO: sort them`` gives ``sort them``."""
+    return line.split("TODO", 1)[1].lstrip(":- ").strip()
 
 
 def _braced_todo_body(text: str, offset: int, language: str | None) -> ActionPlan | None:
@@ -341,7 +346,7 @@ def _braced_todo_body(text: str, offset: int, language: str | None) -> ActionPla
         return None
     begin = open_at + 1 + len(inner) - len(inner.lstrip())
     finish = open_at + 1 + len(inner.rstrip())
-    spec = todos[0].split("TODO", 1)[1].lstrip(":- ").strip()
+    spec = _todo_text(todos[0])
     return ActionPlan(FILL_BODY, text, begin, finish, "block", spec, begin, finish)
 
 
