@@ -184,7 +184,8 @@ class ModelWorker:
         if self._running is not None:
             self._running.fail(Superseded("the model is being reloaded"))
         self._loads += 1
-        self._set_status(WorkerState.LOADING, progress=0, message="Loading the model")
+        self._set_status(WorkerState.LOADING, info=None, last_latency_ms=None, progress=0,
+                         message="Loading the model")
         self._inbox.put(lambda: self._load_on_thread(options))
 
     def stop(self) -> None:
