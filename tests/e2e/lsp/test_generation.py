@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import pytest_asyncio
 from conftest import FAST, LOAD_TIMEOUT, SERVER
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
-from session import URI, applied_edits, session
+from session import CLIENTS, URI, applied_edits, session
 
 from code_diffusion.engine import syntax
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 SOURCE = "\n".join([
     "def add(a, b):",
     "    return ",
@@ -54,9 +55,11 @@ def apply(text: str, session, edit: types.TextEdit) -> str:
     return text[:offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
 
 
-@pytest.fixture
-async def real(capabilities):
-    async with session(SERVER, capabilities, configuration={"codeDiffusion": FAST},
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=CLIENTS)
+async def real(request):
+    """One server per client for the module: the document stays at version 1, since the
+    test client records the edits it is asked to apply without changing the document."""
+    async with session(SERVER, request.param, configuration={"codeDiffusion": FAST},
                        initialization_options={"logLevel": "debug"}) as s:
         await s.ready(LOAD_TIMEOUT)
         await s.wait_for(lambda: s.logs("'numSamples': 2"), what="settings")
@@ -92,7 +95,7 @@ async def test_code_action_list_resolve_edit(real, needle, title):
     [action] = [a for a in actions if a.title == title]
     assert action.edit is None and action.data["version"] == 1
     resolved = await real.client.code_action_resolve_async(action)
-    assert resolved.edit is not None, f"{title}: no edit (see the server log)"
+    assert resolved.edit is not None, real.logs(f"{title}: no edit")[-1:]
     edit = edit_of(real, resolved.edit)
     assert edit.new_text.strip()
     assert apply(SOURCE, real, edit) != SOURCE
@@ -106,9 +109,10 @@ async def test_regenerate_selection_command_applies_the_edit(real):
     argument = {"uri": URI, "version": 1,
                 "range": {"start": {"line": start.line, "character": start.character},
                           "end": {"line": end.line, "character": end.character}}}
+    before = len(applied_edits(real))
     result = await real.command("codeDiffusion.regenerateSelection", argument)
     assert result == {"applied": True, "reason": None}
-    [applied] = applied_edits(real)
+    [applied] = applied_edits(real)[before:]
     edit = edit_of(real, applied.edit)
     assert edit.range == types.Range(start=start, end=end)
 
@@ -121,9 +125,10 @@ async def test_action_commands_apply_their_edit(real, command):
     at = real.at(SOURCE, needle)
     argument = {"uri": URI, "range": {"start": {"line": at.line, "character": at.character},
                                       "end": {"line": at.line, "character": at.character}}}
+    before = len(applied_edits(real))
     result = await real.command(command, argument)
     assert result == {"applied": True, "reason": None}
-    [applied] = applied_edits(real)
+    [applied] = applied_edits(real)[before:]
     assert edit_of(real, applied.edit).new_text.strip()
 
 
