@@ -101,7 +101,12 @@ async function startClient(channel: vscode.LogOutputChannel): Promise<void> {
   const next = createClient(python.command, channel);
   next.onNotification(StatusNotification, (params) => status?.update(params));
   next.onDidChangeState(({ newState }) => {
-    if (newState === State.Stopped && client === next) {
+    if (client !== next) {
+      return;
+    }
+    if (newState === State.Starting) {
+      status?.setStarting(); // also when the client restarts a crashed server
+    } else if (newState === State.Stopped) {
       status?.setStopped("the server stopped", true);
     }
   });
