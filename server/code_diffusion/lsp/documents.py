@@ -9,6 +9,7 @@ an ``InvalidParams`` or ``RequestFailed`` error whose message names what is wron
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ from code_diffusion.engine.actions import Lines
 if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""JSON can carry one half of a surrogate pair; no tokenizer or encoder accepts it."""
 MAX_DOCUMENT_CHARS = 5_000_000
 """Documents longer than this are refused with a clear error instead of being sent to the model."""
 REQUEST_FAILED = -32803
@@ -76,6 +79,11 @@ def snapshot(ls: CodeDiffusionServer, uri: str) -> Snapshot:
     if "\x00" in text:
         raise RequestFailed(f"document {uri} contains NUL characters (a binary file?); "
                             "code-diffusion only works on text")
+    surrogate = _LONE_SURROGATE.search(text)
+    if surrogate is not None:
+        line = text.count("\n", 0, surrogate.start())
+        raise RequestFailed(f"document {uri} is not valid Unicode text: line {line} holds an "
+                            "unpaired UTF-16 surrogate; code-diffusion only works on text")
     return Snapshot(uri, document.version, text, document.language_id,
                     str(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16))
 
