@@ -8,6 +8,9 @@ accepts it with Tab, and applies "Fill in body" from the light bulb. The files a
 assertions read them back from disk.
 
 Screenshots go to the test's temporary directory, or to ``$VSCODE_E2E_SCREENSHOTS`` when set.
+``$VSCODE_E2E_PYTHON`` runs the server with another interpreter and ``$VSCODE_E2E_MODEL`` with
+another model directory (``codeDiffusion.modelPath``); by default it is this interpreter and the
+embedded model.
 """
 
 from __future__ import annotations
@@ -131,6 +134,8 @@ class CodeServer:
         for directory in (self.data / "User", self.extensions, self.workspace):
             directory.mkdir(parents=True)
         settings = {**USER_SETTINGS, "codeDiffusion.pythonPath": python}
+        if os.environ.get("VSCODE_E2E_MODEL"):  # another model directory than the embedded one
+            settings["codeDiffusion.modelPath"] = os.environ["VSCODE_E2E_MODEL"]
         (self.data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
         (self.workspace / GHOST_FILE).write_text(GHOST_SOURCE)
         (self.workspace / FILL_FILE).write_text(FILL_SOURCE)
