@@ -297,7 +297,7 @@ class ModelWorker:
         self._dispatch()
         state = WorkerState.BUSY if self._running is not None else WorkerState.READY
         if self._loads == 0:
-            self._set_status(state, last_latency_ms=latency)
+            self._set_status(state, last_latency_ms=latency, message=_failure_message(error))
 
     def _loaded(self, model_info: ModelInfo | None, error: str | None) -> None:
         self._loads -= 1
@@ -373,6 +373,16 @@ class ModelWorker:
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+def _failure_message(error: BaseException | None) -> str | None:
+    """What the status says after a request failed unexpectedly (not a refusal or a cancel)."""
+    from code_diffusion.engine.errors import CodeDiffusionError
+
+    if error is None or isinstance(error, WorkerError | CodeDiffusionError):
+        return None
+    return (f"the last request failed ({type(error).__name__}: {error}); the model is still "
+            "loaded and serves the next one")
 
 
 def _load_error_message(options: LoadOptions, exc: Exception) -> str:
