@@ -1,0 +1,244 @@
+"""The probed server: ``code-diffusion serve`` with read-only counters, for measurements only.
+
+``python -m code_diffusion.reliability.probe [--model DIR]`` runs the same server as
+``code-diffusion serve`` (``create_server`` with every feature and the real loader) over stdio,
+with two wrappers that observe without changing behaviour:
+
+- around the model: every ``fill`` is counted with the forward passes it ran and how it ended
+  (finished, or stopped because its request was superseded or its document changed);
+- around ``ModelWorker.run``: every request is counted from the moment it reaches the worker
+  until it is answered, so the number of requests *waiting* per document (reached the worker,
+  not started on the model thread, not answered) is known at every moment, and a request whose
+  generation finished after its document changed is caught.
+
+The command ``codeDiffusionProbe.counters`` returns them (see :meth:`Probe.snapshot`).
+
+Fault injection, for tests only: ``CODE_DIFFUSION_PROBE_FAIL_FILLS=3,7`` makes the 3rd and 7th
+``fill`` raise :class:`InjectedFault` before it runs. Nothing else reads this variable, and the
+normal ``serve`` command never loads this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable
+from typing import Any, NoReturn
+
+COUNTERS = "codeDiffusionProbe.counters"
+FAIL_FILLS = "CODE_DIFFUSION_PROBE_FAIL_FILLS"
+
+
+class InjectedFault(RuntimeError):
+    """The exception the probe raises inside the worker when asked to."""
+
+
+def _document(key: Hashable) -> str:
+    """The document of a worker key (``(uri, lane)`` in the language server)."""
+    return str(key[0]) if isinstance(key, tuple) and key else str(key)
+
+
+class Probe:
+    """Counters, updated from the event loop and from the model thread under one lock."""
+
+    def __init__(self, fail_fills: frozenset[int] = frozenset()) -> None:
+        self.fail_fills = fail_fills
+        self._lock = threading.Lock()
+        self._waiting: Counter[str] = Counter()
+        self.max_waiting: dict[str, int] = {}
+        self.outcomes: Counter[str] = Counter()
+        self.fills = 0
+        self.fills_stopped = 0
+        self.passes = 0
+        self.passes_superseded = 0
+        self.stale_deliveries = 0
+        self.running = 0
+        self.max_running = 0
+        self.started = time.monotonic()
+
+    # -- requests, on the loop (``started`` on the model thread) --------------------------------
+
+    def admit(self, document: str) -> None:
+        with self._lock:
+            self._waiting[document] += 1
+            self.max_waiting[document] = max(self.max_waiting.get(document, 0),
+                                             self._waiting[document])
+
+    def leave_queue(self, document: str) -> None:
+        with self._lock:
+            self._waiting[document] -= 1
+
+    def answered(self, outcome: str, stale: bool = False) -> None:
+        with self._lock:
+            self.outcomes[outcome] += 1
+            self.stale_deliveries += stale
+
+    # -- fills, on the model thread -------------------------------------------------------------
+
+    def fill_started(self) -> int:
+        with self._lock:
+            self.fills += 1
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+            return self.fills
+
+    def fill_ended(self, passes: int, superseded: bool) -> None:
+        with self._lock:
+            self.running -= 1
+            self.passes += passes
+            if superseded:
+                self.fills_stopped += 1
+                self.passes_superseded += passes
+
+    def snapshot(self) -> dict[str, Any]:
+        """What ``codeDiffusionProbe.counters`` answers."""
+        with self._lock:
+            return {
+                "waitingNow": sum(self._waiting.values()),
+                "maxWaitingPerDocument": max(self.max_waiting.values(), default=0),
+                "documents": len(self.max_waiting),
+                "requests": dict(self.outcomes),
+                "staleDeliveries": self.stale_deliveries,
+                "fills": self.fills,
+                "fillsSuperseded": self.fills_stopped,
+                "forwardPasses": self.passes,
+                "forwardPassesSuperseded": self.passes_superseded,
+                "maxConcurrentFills": self.max_running,
+                "threads": sorted(t.name for t in threading.enumerate()),
+                "uptimeS": round(time.monotonic() - self.started, 1),
+            }
+
+
+class ProbedModel:
+    """Wraps the loaded model: counts each fill's forward passes and how it ended."""
+
+    def __init__(self, inner: Any, probe: Probe) -> None:
+        self.inner = inner
+        self.probe = probe
+        self.info = inner.info
+
+    def fill(self, text: str, start: int, end: int | None = None, *,
+             on_step: Callable[[Any], None] | None = None,
+             should_stop: Callable[[], bool] | None = None, **params: Any) -> Any:
+        number = self.probe.fill_started()
+        passes = [0]
+
+        def step(state: Any) -> None:
+            passes[0] = int(getattr(state, "forward_passes", passes[0] + 1))
+            if on_step is not None:
+                on_step(state)
+
+        try:
+            if number in self.probe.fail_fills:
+                raise InjectedFault(f"fault injected into fill {number} "
+                                    f"({FAIL_FILLS}={os.environ.get(FAIL_FILLS, '')})")
+            result = self.inner.fill(text, start, end, on_step=step, should_stop=should_stop,
+                                     **params)
+            passes[0] = int(getattr(result, "forward_passes", passes[0]))
+            return result
+        finally:
+            stopped = should_stop is not None and should_stop()
+            self.probe.fill_ended(passes[0], stopped)
+
+
+def probed_loader(load: Callable[..., Any], probe: Probe) -> Callable[..., Any]:
+    def loader(options: Any, report: Callable[[str, int], None]) -> ProbedModel:
+        return ProbedModel(load(options, report), probe)
+
+    return loader
+
+
+def probe_worker(worker: Any, probe: Probe) -> None:
+    """Wrap ``worker.run`` so every request is counted from arrival to answer."""
+    from code_diffusion.engine.errors import CodeDiffusionError, GenerationCancelled
+    from code_diffusion.worker import WorkerError
+
+    original = worker.run
+
+    async def run(key: Hashable, job: Callable[..., Any], *, debounce: float = 0.0,
+                  is_current: Callable[[], bool] = lambda: True) -> Any:
+        document = _document(key)
+        queued = [True]
+        lock = threading.Lock()
+
+        def leave() -> None:
+            with lock:
+                if queued[0]:
+                    queued[0] = False
+                    probe.leave_queue(document)
+
+        def probed_job(model: Any, should_stop: Callable[[], bool]) -> Any:
+            leave()
+            return job(model, should_stop)
+
+        probe.admit(document)
+        try:
+            result = await original(key, probed_job, debounce=debounce, is_current=is_current)
+        except (WorkerError, GenerationCancelled) as exc:  # not run to the end, on purpose
+            probe.answered(type(exc).__name__)
+            raise
+        except CodeDiffusionError:  # the model ran to the end and had nothing to offer
+            probe.answered("finished", stale=not is_current())
+            raise
+        except asyncio.CancelledError:  # $/cancelRequest
+            probe.answered("cancelled")
+            raise
+        except Exception as exc:
+            probe.answered(f"failed: {type(exc).__name__}")
+            raise
+        finally:
+            leave()
+        probe.answered("finished", stale=not is_current())
+        return result
+
+    worker.run = run
+
+
+def build_server(load: Callable[..., Any] | None = None, *, model_path: str | None = None,
+                 probe: Probe | None = None) -> Any:
+    """The full server around ``load`` (default: the real loader), with the probe attached."""
+    from code_diffusion.lsp import create_server
+    from code_diffusion.worker import load_generator
+
+    if probe is None:
+        raw = os.environ.get(FAIL_FILLS, "")
+        probe = Probe(frozenset(int(n) for n in raw.replace(" ", "").split(",") if n))
+    server = create_server(probed_loader(load or load_generator, probe), model_path=model_path)
+    probe_worker(server.worker, probe)
+
+    def counters(ls: Any, *args: Any) -> dict[str, Any]:
+        return probe.snapshot()
+
+    server.command(COUNTERS)(counters)
+    server.probe = probe
+    return server
+
+
+def serve(server: Any) -> NoReturn:
+    """Serve over stdio and exit as ``code-diffusion serve`` does."""
+    from code_diffusion.commands.serve import exit_now
+    from code_diffusion.lsp.logging import configure_logging
+
+    transport = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    configure_logging(None)
+    server.start_io(sys.stdin.buffer, transport)
+    exit_now(server.exit_code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m code_diffusion.reliability.probe",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", metavar="DIR", help="model directory (default: embedded)")
+    args = parser.parse_args(argv)
+    serve(build_server(model_path=args.model))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

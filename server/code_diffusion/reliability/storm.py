@@ -1,0 +1,218 @@
+"""The typing storm: many keystrokes, each followed by an inline completion request.
+
+``rate`` times a second one of ``documents`` open documents gets a one-character incremental
+``didChange`` (mostly typing, sometimes a backspace) and a ``textDocument/inlineCompletion`` at
+the cursor, for ``seconds`` seconds, over stdio against the probed server. On the first
+``cancel_documents`` documents the client cancels its previous request before it sends the
+next one (as VS Code does); on the others it leaves it to the server (latest wins).
+
+Measured: crashes, the requests waiting per document (from the server's counters), whether an
+answer was computed for a version that was no longer current, RSS from the first to the last
+second, and the forward passes spent on requests that were superseded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from code_diffusion.reliability.client import Client
+from code_diffusion.reliability.probe import COUNTERS
+from code_diffusion.reliability.rpc import PROBE
+
+TYPED = ("    total = 0\n    for item in items:\n        if item > limit:\n"
+         "            total += item\n    return total\n\n")
+REQUEST_CANCELLED = -32800
+INTERNAL_ERROR = -32603
+
+
+@dataclass
+class Document:
+    uri: str
+    text: str
+    cancel: bool
+    version: int = 1
+    typed: int = 0
+    outstanding: dict[str, float] = field(default_factory=dict)
+
+    def cursor(self) -> types.Position:
+        line = self.text.count("\n")
+        return types.Position(line=line, character=len(self.text) - self.text.rfind("\n") - 1)
+
+    def keystroke(self) -> types.TextDocumentContentChangePartial:
+        """Type the next character, or every 7th keystroke delete the last one."""
+        end = self.cursor()
+        self.version += 1
+        self.typed += 1
+        if self.typed % 7 == 0 and not self.text.endswith("\n"):
+            self.text = self.text[:-1]
+            start = types.Position(line=end.line, character=end.character - 1)
+            return types.TextDocumentContentChangePartial(
+                range=types.Range(start=start, end=end), text="")
+        char = TYPED[self.typed % len(TYPED)]
+        self.text += char
+        return types.TextDocumentContentChangePartial(range=types.Range(start=end, end=end),
+                                                      text=char)
+
+
+def documents(count: int, cancel_documents: int) -> list[Document]:
+    return [Document(f"file:///storm/module_{i}.py",
+                     f"import math\n\n\ndef total_{i}(items, limit={i}):\n", i < cancel_documents)
+            for i in range(count)]
+
+
+def _inline(document: Document) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=document.uri),
+        position=document.cursor(),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic))
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+
+def _window_mean(samples: list[tuple[float, dict[str, float]]], start: float, end: float,
+                 key: str) -> float:
+    inside = [s[key] for t, s in samples if start <= t < end]
+    return statistics.fmean(inside) if inside else float("nan")
+
+
+async def run_storm(*, seconds: float = 20.0, rate: float = 50.0, count: int = 5,
+                    cancel_documents: int = 2, command: list[str] | None = None,
+                    env: dict[str, str] | None = None,
+                    configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one storm against a new server process; returns the figures."""
+    client = Client({"codeDiffusion": configuration or {}})
+    await client.start(command or PROBE, env)
+    outcomes: dict[str, int] = {"items": 0, "empty": 0, "cancelled": 0, "error": 0}
+    errors: list[str] = []
+    latencies: list[float] = []
+    old_version_answers = 0
+    max_outstanding = 0
+    try:
+        await client.initialize({}, process_id=None)
+        await client.ready()
+        docs = documents(count, cancel_documents)
+        for doc in docs:
+            client.text_document_did_open(types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=doc.uri, language_id="python",
+                                                     version=doc.version, text=doc.text)))
+        for doc in docs:  # warm up: one answered request per document, in turn
+            await client.text_document_inline_completion_async(_inline(doc))
+        before = await client.command(COUNTERS)
+        samples: list[tuple[float, dict[str, float]]] = []
+        queue_samples: list[int] = []
+        pending: set[asyncio.Future[Any]] = set()
+        started = time.monotonic()
+
+        def answered(doc: Document, msg_id: str, version: int, sent: float,
+                     future: asyncio.Future[Any]) -> None:
+            nonlocal old_version_answers
+            doc.outstanding.pop(msg_id, None)
+            if future.cancelled():
+                outcomes["cancelled"] += 1
+                return
+            error = future.exception()
+            if isinstance(error, JsonRpcException) and error.code == REQUEST_CANCELLED:
+                outcomes["cancelled"] += 1
+            elif error is not None:
+                outcomes["error"] += 1
+                errors.append(f"{type(error).__name__}: {error}")
+            else:
+                result = future.result()
+                items = len(result.items) if result is not None else 0
+                outcomes["items" if items else "empty"] += 1
+                latencies.append((time.monotonic() - sent) * 1000)
+                if items and version != doc.version:
+                    old_version_answers += 1
+
+        sampling_on = [True]
+
+        async def sampler() -> None:
+            while sampling_on[0]:
+                samples.append((time.monotonic() - started, client.sample()))
+                queue_samples.append((await client.command(COUNTERS))["waitingNow"])
+                await asyncio.sleep(0.25)
+
+        sampling = asyncio.create_task(sampler())
+        ticks = int(seconds * rate)
+        for tick in range(ticks):
+            await asyncio.sleep(max(0.0, started + tick / rate - time.monotonic()))
+            if client.returncode is not None:
+                break
+            doc = docs[tick % count]
+            if doc.cancel:
+                for msg_id in list(doc.outstanding):
+                    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+            change = doc.keystroke()
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=doc.uri,
+                                                                    version=doc.version),
+                content_changes=[change]))
+            msg_id = f"storm-{tick}"
+            sent = time.monotonic()
+            future = asyncio.wrap_future(client.protocol.send_request(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline(doc), msg_id=msg_id))
+            doc.outstanding[msg_id] = sent
+            max_outstanding = max(max_outstanding, len(doc.outstanding))
+            future.add_done_callback(
+                lambda f, d=doc, m=msg_id, v=doc.version, s=sent: answered(d, m, v, s, f))
+            pending.add(future)
+            future.add_done_callback(pending.discard)
+        storm_seconds = time.monotonic() - started
+        sampling_on[0] = False
+        await sampling
+        if pending:
+            await asyncio.wait(pending, timeout=120)
+        unanswered = sum(1 for f in pending if not f.done())
+        after = await client.command(COUNTERS)
+        # After the storm a normal request is still served.
+        last = docs[0]
+        final = await client.text_document_inline_completion_async(_inline(last))
+        alive = client.returncode is None
+    finally:
+        exit_code = await client.finish()
+    passes = after["forwardPasses"] - before["forwardPasses"]
+    wasted = after["forwardPassesSuperseded"] - before["forwardPassesSuperseded"]
+    first = _window_mean(samples, 0.0, 1.0, "rss_mib")
+    last_second = _window_mean(samples, storm_seconds - 1.0, storm_seconds + 1.0, "rss_mib")
+    requests = {k: v - before["requests"].get(k, 0) for k, v in after["requests"].items()}
+    internal = sum(1 for e in errors if str(INTERNAL_ERROR) in e or "InternalError" in e)
+    return {
+        "seconds": round(storm_seconds, 2), "rate": rate, "documents": count,
+        "cancelling_documents": cancel_documents,
+        "changes_sent": ticks, "requests_sent": ticks, "answers": outcomes,
+        "unanswered": unanswered, "errors": errors[:10],
+        "crashes": int(not alive) + internal + len(client.unhandled),
+        "unhandled": client.unhandled[:10], "exit_code": exit_code,
+        "served_after": final is not None,
+        "edits_asked": len(client.edits_asked),
+        "max_waiting_per_document": after["maxWaitingPerDocument"],
+        "max_waiting_sampled": max(queue_samples, default=0),
+        "max_outstanding_per_document_client": max_outstanding,
+        "max_concurrent_fills": after["maxConcurrentFills"],
+        "stale_deliveries": after["staleDeliveries"],
+        "answers_with_items_for_old_version_client": old_version_answers,
+        "worker_outcomes": requests,
+        "rss_first_second_mib": round(first, 1), "rss_last_second_mib": round(last_second, 1),
+        "rss_growth_pct": round((last_second - first) / first * 100, 2),
+        "fds": [int(samples[0][1]["fds"]), int(samples[-1][1]["fds"])] if samples else None,
+        "threads": [int(samples[0][1]["threads"]),
+                    int(samples[-1][1]["threads"])] if samples else None,
+        "fills": after["fills"] - before["fills"],
+        "forward_passes": passes, "forward_passes_superseded": wasted,
+        "forward_passes_superseded_pct": round(100 * wasted / passes, 1) if passes else 0.0,
+        "latency_ms_p50": _percentile(latencies, 0.5),
+        "latency_ms_p95": _percentile(latencies, 0.95),
+    }
