@@ -175,6 +175,21 @@ async function fillBodyScenario(page) {
   await shot(page, "vscode-fill-body");
 }
 
+/** Run a command from the palette (F1) by its title. */
+async function runCommand(page, title) {
+  await page.keyboard.press("F1");
+  await page.waitForSelector(".quick-input-widget input", { timeout: 20000 });
+  await page.keyboard.type(title);
+  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`, { timeout: 20000 });
+  await page.keyboard.press("Enter");
+}
+
+async function toggleScenario(page) {
+  await runCommand(page, "Code Diffusion: Toggle Inline Suggestions");
+  await page.waitForTimeout(2000);
+  step("toggled inline suggestions");
+}
+
 /** An interpreter without code_diffusion: the error, its actions, and "Show Logs". */
 async function importErrorScenario(page) {
   await openFile(page, "ghost.py"); // a Python file activates the extension
@@ -236,6 +251,7 @@ async function importErrorScenario(page) {
     } else {
       await ghostTextScenario(page);
       await fillBodyScenario(page);
+      await toggleScenario(page);
     }
   } catch (error) {
     result.error = String(error.stack || error);

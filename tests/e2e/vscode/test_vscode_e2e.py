@@ -264,6 +264,14 @@ def test_ghost_text_and_fill_body(code_server: Callable[[str], CodeServer], tmp_
     assert head == "# Add two numbers.\n", filled
     assert body.strip() and body != "    pass\n", filled
 
+    # "Toggle Inline Suggestions" turned the setting off and the server pulled the new value.
+    user_settings = json.loads((server.data / "User" / "settings.json").read_text())
+    assert user_settings["codeDiffusion.enableInlineCompletion"] is False
+    deadline = time.monotonic() + 30
+    while "'enableInlineCompletion': False" not in server.extension_log():
+        assert time.monotonic() < deadline, f"the server did not get the new setting\n{report}"
+        time.sleep(0.5)
+
 
 def test_interpreter_without_the_server(
     code_server: Callable[[str], CodeServer], tmp_path: Path
