@@ -1,7 +1,7 @@
 -- Helpers for the Neovim test scripts: output, failure, keys, and a step runner.
 --
 -- A script is a list of steps run in order. A function step runs and the next step starts
--- once the keys it fed have been processed. A table step `{ wait = fn, desc = '...' }` polls
+-- once the keys it fed have been processed; it may return a list of steps to run next. A table step `{ wait = fn, desc = '...' }` polls
 -- `fn` until it returns true; the timeout is only a safety net, the tests assert states.
 -- Any error or failed check ends nvim with `cquit! 1`.
 local H = {}
@@ -68,9 +68,13 @@ function H.run(steps)
       return
     end
     if type(step) == 'function' then
-      local ok, err = pcall(step)
+      local ok, more = pcall(step)
       if not ok then
-        return H.fail(('step %d: %s'):format(i, err))
+        return H.fail(('step %d: %s'):format(i, more))
+      end
+      -- A step may return more steps: they run next.
+      for j, extra in ipairs(type(more) == 'table' and more or {}) do
+        table.insert(steps, i + j, extra)
       end
       return vim.defer_fn(next_step, 10)
     end
@@ -91,6 +95,23 @@ function H.run(steps)
     poll()
   end
   vim.schedule(next_step)
+end
+
+--- Wait step: the ghost text of the current buffer got an answer after `seen` answers and no
+--- request is pending (the answer may hold a suggestion or not).
+function H.wait_ghost_answer(seen)
+  return {
+    desc = 'the answer to the inline completion request',
+    wait = function()
+      local p = require('code_diffusion.ghost').progress()
+      return p ~= nil and p.answered > seen() and not p.pending
+    end,
+  }
+end
+
+--- Rows to try, from CD_ROWS ("6,10,16"): a small model does not suggest something everywhere.
+function H.rows()
+  return vim.tbl_map(tonumber, vim.split(assert(os.getenv('CD_ROWS'), 'CD_ROWS not set'), ','))
 end
 
 function H.pass(msg)
