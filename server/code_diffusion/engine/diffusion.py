@@ -9,6 +9,8 @@ little and the completion's length is the model's choice, not the canvas's.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -33,6 +35,37 @@ from code_diffusion.engine.sampling import (
 )
 from code_diffusion.engine.types import Candidate, GenerationRequest, PartialCode
 
+SMALL_MODEL_PARAMETERS = 20_000_000
+"""Below this size a CPU pass runs on one thread: the matrices are too small for a second
+thread to pay for its synchronisation, which costs far more when the cores are busy."""
+THREADS_VARIABLE = "CODE_DIFFUSION_THREADS"
+
+
+def pass_threads(denoiser: Denoiser) -> int | None:
+    """Intra-op threads for the model's passes: ``$CODE_DIFFUSION_THREADS`` if set, else one
+    thread for a small model on the CPU, else ``None`` (torch's own setting)."""
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    if denoiser.device.type != "cpu":
+        return None
+    size = sum(p.numel() for p in denoiser.model.parameters())
+    return 1 if size < SMALL_MODEL_PARAMETERS else None
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` intra-op threads (``None``: leave the setting alone)."""
+    before = torch.get_num_threads()
+    if count is None or count == before:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
 
 @dataclass(frozen=True)
 class SamplerOptions:
@@ -49,6 +82,12 @@ class SamplerOptions:
     policy: str = "threshold"
     threshold: float = 0.9
     top_p: float = 1.0
+    cache: str = "none"
+    """``none``: every pass runs the whole window. ``block``: after a full pass, passes run only
+    the hole's columns against the kept keys and values of the context (an approximation;
+    models without the capability run every pass in full)."""
+    cache_refresh: int = 0
+    """With ``cache="block"``: a full pass every this many passes (0: only the first)."""
     should_stop: Any = None
     """A callable checked between steps; True stops with :class:`GenerationCancelled`."""
 
@@ -59,6 +98,8 @@ class CodeDiffusion:
     def __init__(self, denoiser: Denoiser, info: ModelInfo) -> None:
         self.denoiser = denoiser
         self.info = info
+        self.threads = pass_threads(denoiser)
+        """Intra-op threads of each forward pass (see :func:`pass_threads`)."""
 
     # -- the interface ---------------------------------------------------------------------
     def generate(self, specification: str, language: str | None = None,
@@ -130,20 +171,35 @@ class CodeDiffusion:
         """Denoise ``chunk`` in place, one forward pass per yielded step."""
         policy = make_policy(opts.policy, opts.threshold)
         processors = self._processors(request, opts, chunk)
+        scorers = [self._scorer(chunk, opts) for _ in range(2 if chunk.guided else 1)]
         for step in range(1, request.steps + 1):
             if opts.should_stop is not None and opts.should_stop():
                 raise GenerationCancelled("generation cancelled between denoising steps")
             where = chunk.masked_positions()
             if not bool(where.any()):
                 return
-            logits = self.denoiser.logits_at(chunk.ids, where)  # (N, V): one row per slot
-            if chunk.guided:
-                uncond = self.denoiser.logits_at(chunk.unconditional_ids(), where)
-                logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
+            with torch_threads(self.threads):
+                logits = scorers[0](chunk.ids, where)  # (N, V): one row per masked slot
+                if chunk.guided:
+                    uncond = scorers[1](chunk.unconditional_ids(), where)
+                    logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
             tokens, confidence = draw(processors(logits), request.temperature, generator)
             self._commit(chunk, where, tokens, confidence, policy, request.steps - step + 1)
             chunk.passes += 1
             yield step
+
+    def _scorer(self, chunk: Canvas, opts: SamplerOptions):
+        """``(ids, where) -> logits`` for one branch of the chunk, with its own block cache
+        when ``opts.cache`` asks for one and the denoiser has the capability."""
+        if opts.cache not in ("none", "block"):
+            raise InvalidRequestError("cache", f"cache must be 'none' or 'block', got "
+                                               f"{opts.cache!r}")
+        if opts.cache == "none" or not getattr(self.denoiser, "supports_block_cache", False):
+            return self.denoiser.logits_at
+        from code_diffusion.engine.adapters.masked_lm import BlockCache
+
+        cache = BlockCache(chunk.start, chunk.start + chunk.width, max(0, opts.cache_refresh))
+        return lambda ids, where: self.denoiser.cached_logits_at(ids, where, cache)
 
     @staticmethod
     def _commit(chunk: Canvas, where: torch.Tensor, tokens: torch.Tensor,
