@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 import pytest_asyncio
-from conftest import FAST, LOAD_TIMEOUT, SERVER
+from conftest import FAST, LOAD_TIMEOUT, WRITER
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from session import CLIENTS, URI, applied_edits, session
@@ -59,7 +59,7 @@ def apply(text: str, session, edit: types.TextEdit) -> str:
 async def real(request):
     """One server per client for the module: the document stays at version 1, since the
     test client records the edits it is asked to apply without changing the document."""
-    async with session(SERVER, request.param, configuration={"codeDiffusion": FAST},
+    async with session(WRITER, request.param, configuration={"codeDiffusion": FAST},
                        initialization_options={"logLevel": "debug"}) as s:
         await s.ready(LOAD_TIMEOUT)
         await s.wait_for(lambda: s.logs("'numSamples': 2"), what="settings")
@@ -134,7 +134,7 @@ async def test_action_commands_apply_their_edit(real, command):
 
 async def test_cancel_and_supersede(capabilities):
     settings = {**FAST, "debounceMs": 1000}
-    async with session(SERVER, capabilities, configuration={"codeDiffusion": settings},
+    async with session(WRITER, capabilities, configuration={"codeDiffusion": settings},
                        initialization_options={"logLevel": "debug"}) as s:
         await s.ready(LOAD_TIMEOUT)
         await s.wait_for(lambda: s.logs("'debounceMs': 1000"), what="settings")
