@@ -1,0 +1,227 @@
+"""One benchmark run, start to end: load, warm up, measure, score, summarise."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from code_diffusion.bench import lsp, machine, samplers, scaling, workloads
+from code_diffusion.bench.runner import Fill, Filler, run_side_by_side, score, stats, summarise
+from code_diffusion.bench.workloads import ACTION, BLOCK, LINE, Request
+
+LSP_WORKLOADS = (LINE, BLOCK, ACTION)
+WARMUP = 3
+
+
+@dataclass
+class Options:
+    model: str | None = None
+    requests: int = 50
+    quick: bool = False
+    seed: int = 0
+    cold_starts: int = 3
+    lsp: bool = True
+    timeout: float = 10.0
+    workers: int = 2
+    workloads: tuple[str, ...] = workloads.WORKLOADS
+    log: Callable[[str], None] = field(default=lambda message: print(message, file=sys.stderr,
+                                                                       flush=True))
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+class Benchmark:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.log = options.log
+        self.fills: list[Fill] = []
+        self.lsp_samples: dict[str, dict[str, list[float]]] = {}
+
+    def run(self) -> dict[str, Any]:
+        from code_diffusion.engine.loading import load_model
+
+        opts, began = self.options, time.perf_counter()
+        report: dict[str, Any] = {"date": machine.now_utc(), "machine": machine.describe()}
+        loaded = time.perf_counter()
+        self.model = load_model(opts.model, device="cpu")
+        report["model"] = {**self.model.info.to_json(),
+                           "load_ms": round((time.perf_counter() - loaded) * 1000, 1)}
+        tokenizer = self.model.denoiser.tokenizer
+        self.tokenizer = tokenizer
+
+        def count(text: str) -> int:
+            return len(tokenizer.encode(text, add_special_tokens=False))
+
+        count_requests = opts.requests + WARMUP
+        self.requests = {name: workloads.build(name, count_requests, opts.seed, count)
+                         for name in opts.workloads}
+        self.settings = samplers.settings()
+        self.default = next(s for s in self.settings if s.key == samplers.DEFAULT)
+        self.reference = next(s for s in self.settings if s.key == samplers.REFERENCE)
+        self.filler = Filler(self.model)
+        self._warm_up()
+        report["workloads"] = self._side_by_side()
+        report["scaling"] = self._scaling()
+        if opts.lsp:
+            report.update(asyncio.run(self._through_server()))
+        self._score(report)
+        report["ratios"] = self._ratios(report["workloads"])
+        report["peak_rss_mb"] = {**report.get("peak_rss_mb", {}),
+                                 "bench_process": round(machine.own_peak_rss_mb(), 1)}
+        report["bench_seconds"] = round(time.perf_counter() - began, 1)
+        return report
+
+    # -- phases --------------------------------------------------------------------------------
+    def _measured(self, name: str) -> list[Request]:
+        return self.requests[name][WARMUP:]
+
+    def _warm_up(self) -> None:
+        self.log("warming up")
+        for requests in self.requests.values():
+            for setting in self.settings:
+                self.filler.fill(requests[0], setting)
+
+    def _side_by_side(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.requests:
+            requests = self._measured(name)
+            self.log(f"side by side: {name} ({len(requests)} requests × "
+                     f"{len(self.settings)} settings)")
+            fills = run_side_by_side(self.filler, requests, self.settings)
+            self.fills.extend(fills)
+            out[name] = {"description": workloads.DESCRIPTIONS[name],
+                         "quality_metric": workloads.QUALITY_METRIC[name],
+                         "requests": len(requests),
+                         "samplers": {s.key: {"label": s.label, "group": s.group}
+                                      for s in self.settings}}
+        return out
+
+    def _scaling(self) -> dict[str, Any]:
+        count = 3 if self.options.quick else max(5, min(20, self.options.requests // 3))
+        self.log(f"scaling: completion length and context ({count} requests each)")
+        blocks = self.requests.get(BLOCK) or next(iter(self.requests.values()))
+        lines = self.requests.get(LINE) or blocks
+        lengths = scaling.completion_length(self.filler, blocks[WARMUP:WARMUP + count],
+                                            self.default, self.reference)
+        contexts = scaling.context_size(self.filler, lines[WARMUP:], self.default,
+                                        self.tokenizer)
+        return {"completion_length": lengths, "context": contexts,
+                "max_context": self.model.info.max_context}
+
+    async def _through_server(self) -> dict[str, Any]:
+        opts, config = self.options, {"debounceMs": 0}
+        first = (self.requests.get(LINE) or next(iter(self.requests.values())))[0]
+        colds, bares, rss = [], [], []
+        for attempt in range(max(1, opts.cold_starts)):
+            self.log(f"cold start {attempt + 1}/{opts.cold_starts}")
+            cold, peak = await lsp.cold_start(lsp.SERVER_COMMAND, config, first.text,
+                                              first.start)
+            colds.append(cold)
+            bare, _ = await lsp.cold_start(lsp.BARE_COMMAND, {}, "", 0, completion=False)
+            bares.append(bare)
+            rss.append(peak)
+        session = await lsp.start(lsp.SERVER_COMMAND, config)
+        figures: dict[str, Any] = {}
+        try:
+            for name in LSP_WORKLOADS:
+                if name in self.requests:
+                    figures[name] = await self._lsp_workload(session, name)
+            server_rss = machine.peak_rss_mb(session.client.pid) if session.client.pid else None
+        finally:
+            await session.client.close()
+        init = statistics.median(c.initialize_ms for c in colds)
+        bare_init = statistics.median(b.initialize_ms for b in bares)
+        first_ms = [c.first_completion_ms for c in colds if c.first_completion_ms is not None]
+        line = figures.get(LINE) or next(iter(figures.values()), {})
+        return {
+            "lsp_over_direct": line.get("lsp_over_direct"),
+            "initialize_ms": round(init, 1),
+            "bare_initialize_ms": round(bare_init, 1),
+            "initialize_over_bare": _ratio(init, bare_init),
+            "first_completion_ms": round(statistics.median(first_ms), 1) if first_ms else None,
+            "cold_starts": [vars(c) for c in colds],
+            "lsp": figures,
+            "peak_rss_mb": {"server": server_rss,
+                            "server_cold_start": max((r for r in rss if r), default=None)},
+        }
+
+    async def _lsp_workload(self, session: lsp.Session, name: str) -> dict[str, Any]:
+        requests = self.requests[name]
+        self.log(f"through the server: {name} ({len(requests) - WARMUP} requests)")
+        through, direct, empty = [], [], 0
+        for index, request in enumerate(requests):
+            uri = f"file:///bench/{name}/{index}.py"
+            lsp.open_document(session, uri, request.text)
+            if request.insertion:
+                ms, items = await lsp.inline(session, uri, request.text, request.start)
+                empty += not items and index >= WARMUP
+            else:
+                ms, edited = await lsp.regenerate(session, uri, request.text, request.start,
+                                                  request.end)
+                empty += not edited and index >= WARMUP
+            hole = "auto" if request.insertion else "span"
+            fill = self.filler.fill(request, self.default, hole=hole)
+            if index >= WARMUP:
+                through.append(ms)
+                direct.append(fill.wall_ms)
+        self.lsp_samples[name] = {"direct": direct, "through the server": through}
+        lsp_stats, direct_stats = stats(through), stats(direct)
+        return {"requests": len(through), "method": ("textDocument/inlineCompletion"
+                                                     if name != ACTION else
+                                                     "textDocument/codeAction + resolve"),
+                "lsp": lsp_stats, "direct": direct_stats, "empty_answers": empty,
+                "lsp_over_direct": _ratio(lsp_stats.get("p50"), direct_stats.get("p50"))}
+
+    def _score(self, report: dict[str, Any]) -> None:
+        self.log("scoring (HumanEval programs run in the sandbox)")
+        requests = [r for rs in self.requests.values() for r in rs]
+        score(requests, self.fills, timeout=self.options.timeout, workers=self.options.workers)
+        for name, workload in report["workloads"].items():
+            for key, row in workload["samplers"].items():
+                row.update(summarise([f for f in self.fills
+                                      if f.workload == name and f.setting == key]))
+
+    def _ratios(self, figures: dict[str, Any]) -> dict[str, Any]:
+        """(a) / (d) per workload: forward passes, wall time (p50 and mean), quality gap."""
+        out = {}
+        for name, workload in figures.items():
+            ref = workload["samplers"][samplers.REFERENCE]
+            ship = workload["samplers"][samplers.DEFAULT]
+            gap = (None if ref["quality"] is None or ship["quality"] is None
+                   else round(ship["quality"] - ref["quality"], 4))
+            out[name] = {
+                "forward_passes": _ratio(ref["forward_passes"], ship["forward_passes"]),
+                "wall_time_p50": _ratio(ref["p50_ms"], ship["p50_ms"]),
+                "wall_time_mean": _ratio(ref["mean_ms"], ship["mean_ms"]),
+                "quality_default_minus_reference": gap,
+            }
+        return out
+
+    def latency_samples(self) -> dict[str, list[float]]:
+        """Direct latencies of the shipped default per workload, and the server's, for plots."""
+        out = {}
+        for name in (LINE, BLOCK):
+            chosen = [f.wall_ms for f in self.fills
+                      if f.workload == name and f.setting == samplers.DEFAULT]
+            if chosen:
+                out[f"{name}: direct"] = chosen
+            server = self.lsp_samples.get(name, {}).get("through the server")
+            if server:
+                out[f"{name}: through the server"] = server
+        return out
+
+
+def write_json(report: dict[str, Any], fills: list[Fill], path: Path) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {**report, "fills": [f.to_json() for f in fills]}
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
