@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 import pytest_asyncio
-from conftest import FAST, LOAD_TIMEOUT, WRITER
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
+from real_server import FAST, LOAD_TIMEOUT, WRITER
 from session import CLIENTS, URI, applied_edits, session
 
 from code_diffusion.engine import syntax

@@ -4,8 +4,8 @@ bad settings, a missing model directory."""
 from __future__ import annotations
 
 import pytest
-from conftest import LOAD_TIMEOUT, SERVER
 from lsprotocol import types
+from real_server import LOAD_TIMEOUT, SERVER
 from session import session
 
 from code_diffusion.engine.loading import EMBEDDED_DIR

@@ -12,8 +12,6 @@ sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # session.py, and tests/ for f
 
 from session import CLIENTS  # noqa: E402
 
-FAKE_SERVER = [sys.executable, str(HERE / "fake_server.py")]
-
 
 @pytest.fixture(params=CLIENTS)
 def capabilities(request: pytest.FixtureRequest) -> str:

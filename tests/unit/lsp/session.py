@@ -10,9 +10,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -20,6 +22,8 @@ from pygls.protocol.json_rpc import JsonRPCRequestMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 CLIENTS = ("visual-studio-code", "neovim")
+FAKE_SERVER = [sys.executable, str(Path(__file__).with_name("fake_server.py"))]
+"""The real server with the fake model (``tests/fakes.py``)."""
 STATUS = "codeDiffusion/status"
 URI = "file:///workspace/example.py"
 

@@ -4,11 +4,10 @@ resolved edit, commands applying it, and edits for a version that changed."""
 from __future__ import annotations
 
 import pytest
-from conftest import FAKE_SERVER
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import client_capabilities
-from session import URI, applied_edits, session
+from session import FAKE_SERVER, URI, applied_edits, session
 
 STUB = "def total(items):\n    pass\n"
 BODY = types.Range(start=types.Position(line=1, character=4),

@@ -7,10 +7,9 @@ import asyncio
 import re
 
 import pytest
-from conftest import FAKE_SERVER
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
-from session import URI, session
+from session import FAKE_SERVER, URI, session
 
 DEBUG = {"logLevel": "debug"}
 SLOW = {"FAKE_STEP_DELAY": "0.05"}

@@ -10,9 +10,8 @@ import subprocess
 import sys
 import time
 
-from conftest import FAKE_SERVER
 from lsprotocol import types
-from session import session
+from session import FAKE_SERVER, session
 
 SETTINGS_MESSAGE = "Code Diffusion settings: "
 
