@@ -50,7 +50,8 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     """Fill ``text[start:end]`` (``text`` defaults to the snapshot's) on the model thread.
 
     ``lane`` keys latest-wins together with the URI: a newer request of the same lane for the
-    same document supersedes this one. Raises only ``asyncio.CancelledError``.
+    same document supersedes this one. Raises only ``asyncio.CancelledError``: any other
+    failure (even an unexpected exception from the model) comes back as a reason.
     """
     reached = [0]
     job = _job(snap, snap.text if text is None else text, start, end,
@@ -72,6 +73,9 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     except CodeDiffusionError as exc:
         log.warning("%s: %s", label, exc)
         return [], str(exc)
+    except Exception as exc:  # a bug in the model code: log it, keep the editor quiet
+        log.exception("%s: the model failed", label)
+        return [], f"the model failed: {type(exc).__name__}: {exc}"
     texts = list(dict.fromkeys(c.text for c in result.candidates if c.text.strip()))
     log.debug("%s: %d candidate(s) after %d step(s)", label, len(texts), reached[0])
     return texts, (None if texts else "the model produced only empty candidates")

@@ -1,7 +1,8 @@
 """The real language server with the fake model, for the LSP unit tests (run as a script).
 
 Environment knobs: ``FAKE_STEP_DELAY`` (seconds per denoising step), ``FAKE_LOAD_DELAY``
-(seconds the load takes), ``FAKE_EMPTY`` (``1``: every fill fails with no candidates).
+(seconds the load takes), ``FAKE_EMPTY`` (``1``: every fill fails with no candidates),
+``FAKE_CRASH`` (``1``: every fill raises ``RuntimeError``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from fakes import FakeGenerator, fake_loader, no_candidates_error
 
 
 def main() -> int:
+    failure = (no_candidates_error() if os.environ.get("FAKE_EMPTY")
+               else RuntimeError("the fake model broke") if os.environ.get("FAKE_CRASH")
+               else None)
     generator = FakeGenerator(step_delay=float(os.environ.get("FAKE_STEP_DELAY", "0")),
-                              fail_with=no_candidates_error() if os.environ.get("FAKE_EMPTY")
-                              else None)
+                              fail_with=failure)
     transport = sys.stdout.buffer
     sys.stdout = sys.stderr
     configure_logging(None)

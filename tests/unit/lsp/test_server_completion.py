@@ -157,3 +157,12 @@ async def test_huge_or_binary_documents_are_refused(capabilities):
         s.open("ab\x00cd", uri="file:///workspace/blob.py")
         with pytest.raises(JsonRpcException, match="NUL characters"):
             await s.complete(types.Position(line=0, character=1), uri="file:///workspace/blob.py")
+
+
+async def test_an_unexpected_model_error_is_an_empty_list(capabilities):
+    async with session(FAKE_SERVER, capabilities, env={"FAKE_CRASH": "1"}) as s:
+        s.open("x = ")
+        assert (await s.inline(types.Position(line=0, character=4))).items == ()
+        await s.wait_for(lambda: s.logs("the model failed"), what="the failure logged")
+        status = await s.wait_for(lambda: s.statuses[-1]["message"], what="status message")
+        assert "RuntimeError: the fake model broke" in status
