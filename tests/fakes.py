@@ -31,6 +31,11 @@ class FakeFillResult:
     forward_passes: int
     elapsed_ms: float
 
+    def passing(self) -> list[Candidate]:
+        """As ``FillResult.passing``: no failed checks, no duplicates, best first."""
+        unique = {c.text: c for c in reversed(self.candidates) if not c.problems}
+        return [c for c in self.candidates if unique.get(c.text) is c]
+
 
 @dataclass
 class FakeCall:

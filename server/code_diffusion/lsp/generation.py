@@ -76,6 +76,6 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     except Exception as exc:  # a bug in the model code: log it, keep the editor quiet
         log.exception("%s: the model failed", label)
         return [], f"the model failed: {type(exc).__name__}: {exc}"
-    texts = list(dict.fromkeys(c.text for c in result.candidates if c.text.strip()))
+    texts = [c.text for c in result.passing()]  # checked, de-duplicated, best first
     log.debug("%s: %d candidate(s) after %d step(s)", label, len(texts), reached[0])
     return texts, (None if texts else "the model produced only empty candidates")
