@@ -44,8 +44,14 @@ def skip_reason() -> str | None:
 
 
 def server_cmd() -> list[str]:
-    """The real server, from this checkout, with the interpreter running the tests."""
-    return [sys.executable, "-m", "code_diffusion", "serve"]
+    """The real server, from this checkout, with the interpreter running the tests.
+
+    ``CODE_DIFFUSION_E2E_MODEL=/path/to/checkpoint`` makes it write with that model instead of
+    the embedded one (as for tests/e2e/lsp).
+    """
+    cmd = [sys.executable, "-m", "code_diffusion", "serve"]
+    model = os.environ.get("CODE_DIFFUSION_E2E_MODEL")
+    return [*cmd, "--model", model] if model else cmd
 
 
 RunNvim = Callable[..., subprocess.CompletedProcess[str]]
