@@ -54,6 +54,10 @@ class CodeDiffusionProtocol(LanguageServerProtocol):
     """pygls's protocol, answering undeserializable requests with a precise InvalidParams."""
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" in data and "id" in data and "method" in data and "params" not in data:
+            # JSON-RPC lets a request omit params; pygls cannot build one without them and
+            # would leave it unanswered (an unknown method must still get MethodNotFound).
+            data = {**data, "params": None}
         try:
             return super().structure_message(data)
         except JsonRpcInvalidParams as exc:
