@@ -21,11 +21,12 @@ normal ``serve`` command never loads this module.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Hashable
 from typing import Any, NoReturn
 
@@ -48,34 +49,63 @@ class Probe:
     def __init__(self, fail_fills: frozenset[int] = frozenset()) -> None:
         self.fail_fills = fail_fills
         self._lock = threading.Lock()
-        self._waiting: Counter[str] = Counter()
+        self._tickets = itertools.count(1)
+        self._latest: dict[Hashable, int] = {}
+        self._queued: dict[str, dict[int, Hashable]] = {}
         self.max_waiting: dict[str, int] = {}
+        self.max_live: dict[str, int] = {}
         self.outcomes: Counter[str] = Counter()
         self.fills = 0
         self.fills_stopped = 0
         self.passes = 0
         self.passes_superseded = 0
         self.stale_deliveries = 0
+        self.superseded_deliveries = 0
         self.running = 0
         self.max_running = 0
+        self.lags: deque[float] = deque(maxlen=200_000)
+        self._lag_task: asyncio.Task[None] | None = None
         self.started = time.monotonic()
 
-    # -- requests, on the loop (``started`` on the model thread) --------------------------------
+    # -- requests, on the loop (``leave_queue`` also on the model thread) -----------------------
 
-    def admit(self, document: str) -> None:
+    def admit(self, key: Hashable) -> int:
+        """A request reached the worker; its ticket. Newer tickets of a key supersede older."""
         with self._lock:
-            self._waiting[document] += 1
-            self.max_waiting[document] = max(self.max_waiting.get(document, 0),
-                                             self._waiting[document])
+            ticket = next(self._tickets)
+            self._latest[key] = ticket
+            document = _document(key)
+            queued = self._queued.setdefault(document, {})
+            queued[ticket] = key
+            live = sum(1 for t, k in queued.items() if self._latest.get(k) == t)
+            self.max_waiting[document] = max(self.max_waiting.get(document, 0), len(queued))
+            self.max_live[document] = max(self.max_live.get(document, 0), live)
+            return ticket
 
-    def leave_queue(self, document: str) -> None:
+    def leave_queue(self, key: Hashable, ticket: int) -> None:
         with self._lock:
-            self._waiting[document] -= 1
+            self._queued.get(_document(key), {}).pop(ticket, None)
 
-    def answered(self, outcome: str, stale: bool = False) -> None:
+    def answered(self, outcome: str, stale: bool = False, key: Hashable = None,
+                 ticket: int = 0) -> None:
+        """A request's worker call ended. ``ticket`` is given when the model's outcome was
+        delivered: a newer request of the same key must have stopped that delivery."""
         with self._lock:
             self.outcomes[outcome] += 1
             self.stale_deliveries += stale
+            if ticket and self._latest.get(key) != ticket:
+                self.superseded_deliveries += 1
+
+    def watch_loop(self) -> None:
+        """Start measuring how late the event loop wakes up (call on the loop, once)."""
+        if self._lag_task is None:
+            self._lag_task = asyncio.get_running_loop().create_task(self._lag())
+
+    async def _lag(self) -> None:
+        while True:
+            began = time.monotonic()
+            await asyncio.sleep(0.01)
+            self.lags.append(time.monotonic() - began - 0.01)
 
     # -- fills, on the model thread -------------------------------------------------------------
 
@@ -98,8 +128,11 @@ class Probe:
         """What ``codeDiffusionProbe.counters`` answers."""
         with self._lock:
             return {
-                "waitingNow": sum(self._waiting.values()),
+                "waitingNow": sum(len(q) for q in self._queued.values()),
                 "maxWaitingPerDocument": max(self.max_waiting.values(), default=0),
+                "maxLiveWaitingPerDocument": max(self.max_live.values(), default=0),
+                "supersededDeliveries": self.superseded_deliveries,
+                "loopLagMs": _lag_figures(self.lags),
                 "documents": len(self.max_waiting),
                 "requests": dict(self.outcomes),
                 "staleDeliveries": self.stale_deliveries,
@@ -111,6 +144,15 @@ class Probe:
                 "threads": sorted(t.name for t in threading.enumerate()),
                 "uptimeS": round(time.monotonic() - self.started, 1),
             }
+
+
+def _lag_figures(lags: deque[float]) -> dict[str, float]:
+    if not lags:
+        return {}
+    ordered = sorted(lags)
+    return {"p50": round(ordered[len(ordered) // 2] * 1000, 1),
+            "p99": round(ordered[int(len(ordered) * 0.99)] * 1000, 1),
+            "max": round(ordered[-1] * 1000, 1)}
 
 
 class ProbedModel:
@@ -161,7 +203,7 @@ def probe_worker(worker: Any, probe: Probe) -> None:
 
     async def run(key: Hashable, job: Callable[..., Any], *, debounce: float = 0.0,
                   is_current: Callable[[], bool] = lambda: True) -> Any:
-        document = _document(key)
+        probe.watch_loop()
         queued = [True]
         lock = threading.Lock()
 
@@ -169,20 +211,20 @@ def probe_worker(worker: Any, probe: Probe) -> None:
             with lock:
                 if queued[0]:
                     queued[0] = False
-                    probe.leave_queue(document)
+                    probe.leave_queue(key, ticket)
 
         def probed_job(model: Any, should_stop: Callable[[], bool]) -> Any:
             leave()
             return job(model, should_stop)
 
-        probe.admit(document)
+        ticket = probe.admit(key)
         try:
             result = await original(key, probed_job, debounce=debounce, is_current=is_current)
         except (WorkerError, GenerationCancelled) as exc:  # not run to the end, on purpose
             probe.answered(type(exc).__name__)
             raise
         except CodeDiffusionError:  # the model ran to the end and had nothing to offer
-            probe.answered("finished", stale=not is_current())
+            probe.answered("finished", not is_current(), key, ticket)
             raise
         except asyncio.CancelledError:  # $/cancelRequest
             probe.answered("cancelled")
@@ -192,7 +234,7 @@ def probe_worker(worker: Any, probe: Probe) -> None:
             raise
         finally:
             leave()
-        probe.answered("finished", stale=not is_current())
+        probe.answered("finished", not is_current(), key, ticket)
         return result
 
     worker.run = run

@@ -223,7 +223,8 @@ class RawClient:
                 self._changed.notify_all()
         else:
             with self._changed:
-                if message.get("id") is None or message["id"] in self.responses:
+                msg_id = message.get("id")
+                if not isinstance(msg_id, int | str) or msg_id in self.responses:
                     self.unmatched.append(message)
                 else:
                     self.responses[message["id"]] = message
