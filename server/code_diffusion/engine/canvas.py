@@ -179,6 +179,12 @@ class Canvas:
         return self.denoiser.ids.pad
 
     @property
+    def end_tokens(self) -> torch.Tensor:
+        """``[PAD]`` and ``[EOS]``: the tokens that end a completion."""
+        ids = [t for t in (self.denoiser.ids.pad, self.denoiser.ids.eos) if t is not None]
+        return torch.tensor(ids, dtype=torch.long, device=self.ids.device)
+
+    @property
     def skip_ids(self) -> set[int | None]:
         return {self.denoiser.ids.pad, self.denoiser.ids.eos}
 

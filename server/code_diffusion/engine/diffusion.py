@@ -205,14 +205,24 @@ class CodeDiffusion:
     def _commit(chunk: Canvas, where: torch.Tensor, tokens: torch.Tensor,
                 confidence: torch.Tensor, policy: CommitPolicy, steps_left: int) -> None:
         """Commit the slots ``policy`` picks in each row, then end rows early where the rest of
-        the hole is past the completion (see :func:`trailing_fill`)."""
+        the hole is past the completion (see :func:`trailing_fill`).
+
+        An end token (``[PAD]``, ``[EOS]``) is only committed at the leftmost masked slot: the
+        completion's length is decided left to right. Otherwise the far end of a canvas, where
+        ``[PAD]`` is the most confident guess, fills first and the pads creep left until the
+        hole is empty.
+        """
         offset = 0
         for row in range(chunk.ids.shape[0]):
             positions = where[row].nonzero().squeeze(-1)
             count = positions.numel()
             if count == 0:
                 continue
-            picked = policy(confidence[offset : offset + count], steps_left)
+            eligible = confidence[offset : offset + count].clone()
+            ends = torch.isin(tokens[offset : offset + count], chunk.end_tokens)
+            ends[0] = False  # the leftmost masked slot may end the completion
+            eligible[ends] = -1.0
+            picked = policy(eligible, steps_left)
             chunk.commit(row, positions[picked], tokens[offset + picked],
                          confidence[offset + picked])
             filled = trailing_fill(chunk.hole_tokens(row), chunk.pad_id, chunk.cut_tokens)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from code_diffusion.engine.adapters import as_code_generation_model
+from code_diffusion.engine.canvas import LINE_CANVAS
 from code_diffusion.engine.diffusion import CodeDiffusion, SamplerOptions
 from code_diffusion.engine.errors import (
     GenerationCancelled,
@@ -100,18 +101,27 @@ class CodeGenerator:
         end = start if end is None else end
         _check_offsets(text, start, end)
         kind = hole_kind(text, start, end, hole)
+        view_prefix, moved = heal_prefix(text[:start])
         request = GenerationRequest(specification=specification, language=language,
-                                    partial_code=PartialCode(text[:start], text[end:]),
+                                    partial_code=PartialCode(view_prefix, text[end:]),
                                     **params)
         began = time.perf_counter()
         if kind == "span" and canvas_length is None and length_control:
             # about 3 characters per token in code; over-allocate, unused slots are trimmed
             canvas_length = min(request.max_length, (end - start) // 2 + 8)
-        options = SamplerOptions(hole=kind, length_control=length_control,
+        sampler_hole = kind
+        if kind == "line" and "\n" in moved:
+            # the model writes the moved line break first: cut lines after unhealing, not in
+            # the sampler, and leave room for the break and the indentation
+            sampler_hole = "block"
+            if length_control and canvas_length is None:
+                canvas_length = min(request.max_length, LINE_CANVAS + 4)
+        options = SamplerOptions(hole=sampler_hole, length_control=length_control,
                                  canvas_length=canvas_length, should_stop=should_stop)
         final = self._run(request, options, on_step, should_stop)
         target = Hole(text, start, end, kind, language)
-        trimmed = [replace(c, text=trim(c.text, target)) for c in final.candidates]
+        trimmed = [replace(c, text=trim(unheal(c.text, moved), target))
+                   for c in final.candidates]
         ranked = score(trimmed, target, request.use_rewards)
         if require_passing and all(c.problems for c in ranked):
             raise GenerationError(
@@ -152,6 +162,35 @@ class CodeGenerator:
                 close()
         raise GenerationError(f"{self.info.name} stopped without a result",
                               ["its sample() ended before the final step"])
+
+
+def heal_prefix(prefix: str) -> tuple[str, str]:
+    """Move the whitespace the prefix ends with (spaces, tabs, line breaks) into the hole.
+
+    Byte-level BPE tokenizers never end a token before whitespace that belongs to the next
+    word: ``"\n    return"`` is read ``"\n   "`` + ``" return"``. A prefix cut after the
+    indentation, or after the line break of an opened empty line, ends in a token the model has
+    rarely seen in that place, and it answers badly (one space too many, or an empty line). The
+    model sees the prefix without that whitespace and writes it itself; :func:`unheal` takes it
+    off the candidate again.
+    """
+    stripped = prefix.rstrip()
+    return stripped, prefix[len(stripped) :]
+
+
+def unheal(candidate: str, moved: str) -> str:
+    """The candidate as it goes after the cursor: without the whitespace the cursor is past.
+
+    When the cursor is on a fresh line, a candidate that does not start a new line continued the
+    line above, which is not what goes at the cursor: that part is dropped.
+    """
+    if not moved or candidate.startswith(moved):
+        return candidate[len(moved) :]
+    if "\n" in moved:
+        if not candidate.startswith(("\n", "\r")):
+            candidate = candidate.partition("\n")[2]
+        candidate = candidate.lstrip("\r\n")
+    return candidate.lstrip(" \t")
 
 
 def _check_offsets(text: str, start: int, end: int) -> None:

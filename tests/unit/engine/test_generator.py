@@ -15,7 +15,7 @@ from code_diffusion.engine import (
     ModelInfo,
     SampleStep,
 )
-from code_diffusion.engine.generator import CodeGenerator, hole_kind
+from code_diffusion.engine.generator import CodeGenerator, heal_prefix, hole_kind, unheal
 from code_diffusion.engine.rewards import Hole, trim
 
 
@@ -76,7 +76,7 @@ def test_fill_passes_prefix_and_suffix_and_ranks_syntax_first():
     model = ScriptedModel(["a + b", "a + (b"])
     result = CodeGenerator(model).fill(BUFFER, CURSOR, language="python", num_samples=2)
     request = model.requests[-1]
-    assert request.partial_code.prefix == BUFFER[:CURSOR]
+    assert request.partial_code.prefix == BUFFER[:CURSOR].rstrip()  # the space is healed
     assert request.partial_code.suffix == BUFFER[CURSOR:]
     assert [c.text for c in result.candidates] == ["a + b", "a + (b"]
     assert result.candidates[1].problems == ("it adds 1 syntax error (python grammar)",)
@@ -127,3 +127,24 @@ def test_bad_offsets_name_the_field(start, end, field):
 def test_from_specification_needs_a_specification():
     with pytest.raises(InvalidRequestError, match="specification is empty"):
         CodeGenerator(ScriptedModel(["x"])).from_specification("  ")
+
+
+@pytest.mark.parametrize(("prefix", "view", "moved"), [
+    ("def f():\n    ", "def f():", "\n    "),
+    ("x = ", "x =", " "),
+    ("x = 1", "x = 1", ""),
+    ("a\n\n", "a", "\n\n"),
+])
+def test_the_whitespace_before_the_cursor_moves_into_the_hole(prefix, view, moved):
+    assert heal_prefix(prefix) == (view, moved)
+
+
+@pytest.mark.parametrize(("candidate", "moved", "inserted"), [
+    ("\n        return x", "\n    ", "    return x"),  # deeper than the cursor: kept
+    ("\nreturn x", "\n    ", "return x"),  # shallower: the cursor's indentation stays
+    (" + 1\n    return x", "\n    ", "return x"),  # continued the line above: dropped
+    (" value", " ", "value"),
+    ("value", " ", "value"),
+])
+def test_the_moved_whitespace_comes_off_the_candidate(candidate, moved, inserted):
+    assert unheal(candidate, moved) == inserted
