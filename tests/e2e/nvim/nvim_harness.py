@@ -86,7 +86,13 @@ def make_runner(tmp_path: Path) -> RunNvim:
             **(env or {}),
         }
         cmd = [NVIM, "--headless", "--clean", "-u", str(HERE / "init.lua")]
-        cmd += ["-c", f"luafile {HERE / script}"]
+        # A Lua error outside the script's steps would leave nvim running: report it and quit.
+        run_script = (
+            f"lua local ok, err = pcall(dofile, {str(HERE / script)!r}) "
+            "if not ok then io.stdout:write('FAIL ' .. tostring(err) .. '\\n') "
+            "vim.cmd('cquit! 1') end"
+        )
+        cmd += ["-c", run_script]
         try:
             return subprocess.run(
                 cmd, env=full_env, cwd=tmp_path, capture_output=True, text=True, timeout=timeout

@@ -9,6 +9,7 @@ first where the server answers with something; what it then asserts is exact.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ HOLES = "\n".join(
 )
 HOLE_ROWS = "6,10,16,20"
 
-# Stubs whose body is `pass` (lines 3, 8, 13).
+# Two stubs whose body is `pass` (lines 3 and 8), and a finished function to regenerate parts of.
 STUBS = "\n".join(
     [
         "def area(width, height):",
@@ -57,13 +58,23 @@ STUBS = "\n".join(
         "    pass",
         "",
         "",
-        "def greet(name):",
-        '    """Return a greeting for name."""',
-        "    pass",
+        "def mean(values):",
+        '    """Return the arithmetic mean of a list of numbers."""',
+        "    total = 0",
+        "    for value in values:",
+        "        total += value",
+        "    return total / len(values)",
         "",
     ]
 )
-STUB_ROWS = "3,8,13"
+# "Fill in body" first; "Regenerate selection" (`total / len(values)`, then `0`) if the small
+# model writes no body that parses. Ranges: 1-based rows, 0-based byte columns, end exclusive.
+ACTION_ATTEMPTS = [
+    {"action": "fill_body", "row": 3},
+    {"action": "fill_body", "row": 8},
+    {"action": "regenerate", "range": [16, 11, 16, 30]},
+    {"action": "regenerate", "range": [13, 12, 13, 13]},
+]
 
 
 def setup_options() -> dict:
@@ -88,9 +99,10 @@ def test_completion_menu_inserts_a_candidate(run_nvim, tmp_path):
     assert_passed(proc, "completion inserted a candidate")
 
 
-def test_fill_in_body_edit_lands_in_the_buffer(run_nvim, tmp_path):
+def test_code_action_edit_lands_in_the_buffer(run_nvim, tmp_path):
     doc = write(tmp_path, "stubs.py", STUBS)
-    proc = run_nvim("code_action.lua", setup=setup_options(), file=doc, env={"CD_ROWS": STUB_ROWS})
+    env = {"CD_ATTEMPTS": json.dumps(ACTION_ATTEMPTS)}
+    proc = run_nvim("code_action.lua", setup=setup_options(), file=doc, env=env)
     assert_passed(proc, "code action edit applied")
 
 
