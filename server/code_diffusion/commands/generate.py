@@ -71,10 +71,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = generator.fill(text, start, end, language=language, specification=args.spec,
                                 hole=args.hole, require_passing=False, **params)
-    status = 0 if result.passing() else 1
     if args.json:
         print(json.dumps([c.to_json() for c in result.candidates], indent=1))
-        return status
+        return 0
     where = f" at line {args.line}, column {args.col}" if args.file else ""
     print(f"{len(result.candidates)} candidate(s){where} ({result.kind} hole, "
           f"{result.forward_passes} forward passes, {result.elapsed_ms:.0f} ms, "
@@ -84,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n--- candidate {index}: mean confidence {candidate.mean_confidence:.2f}"
               f"{problems}")
         print(candidate.text)
-    if status:
-        print("\nno candidate passed the checks (see 'failed' above); try more --steps, "
+    if not result.passing():
+        print("note: no candidate passed the checks (see 'failed' above); try more --steps, "
               "another --temperature, or a larger --max-length", file=sys.stderr)
-    return status
+    return 0
 
 
 def _buffer(args: argparse.Namespace) -> tuple[str, int, int | None, str | None]:

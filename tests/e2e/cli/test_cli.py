@@ -21,7 +21,7 @@ def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 def test_generate_from_a_specification_prints_exactly_num_samples_candidates():
     result = run("generate", "--spec", "return the sum of a list", "--language", "python",
                  "--num-samples", "3", "--batch-size", "2", "--json")
-    assert result.returncode in (0, 1), result.stderr  # 1: printed, but none passed the checks
+    assert result.returncode == 0, result.stderr
     candidates = json.loads(result.stdout)
     assert len(candidates) == 3
     for candidate in candidates:
@@ -31,7 +31,7 @@ def test_generate_from_a_specification_prints_exactly_num_samples_candidates():
 
 def test_generate_fills_the_example_file():
     result = run("generate", "--file", "examples/stats.py", "--line", "9", "--col", "5")
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode == 0, result.stderr
     assert "candidate(s) at line 9, column 5" in result.stdout
     assert "Traceback" not in result.stderr
 
