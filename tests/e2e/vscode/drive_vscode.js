@@ -145,7 +145,7 @@ async function fillBodyScenario(page) {
   await openFile(page, "fill.py");
   step("fill.py open");
   await page.click(`${EDITOR} .view-line:has-text("pass")`);
-  await page.keyboard.press("End");
+  await page.keyboard.press("Home"); // the cursor before `pass`
   await page.keyboard.press("Control+Period");
   await page.waitForSelector(".action-widget .monaco-list-row", { timeout: 30000 });
   result.codeActions = await page.$$eval(".action-widget .monaco-list-row", (rows) =>
@@ -155,19 +155,25 @@ async function fillBodyScenario(page) {
   await shot(page, "vscode-code-actions");
   await page.click('.action-widget .monaco-list-row.action:has-text("Fill in body")');
   step("chose Fill in body");
-  // The edit is computed on codeAction/resolve; wait until `pass` is gone.
-  result.filled = await page
-    .waitForFunction(
-      (editor) => {
-        const view = document.querySelector(`${editor} .view-lines`);
-        const lines = (view?.innerText ?? "").replace(/\u00a0/g, " ");
-        return lines.includes("def add") && !/^\s*pass\s*$/m.test(lines);
-      },
-      EDITOR,
-      { timeout: 300000, polling: 250 },
-    )
-    .then(() => true)
-    .catch(() => false);
+  // The edit is computed on codeAction/resolve; wait until `pass` is gone, or until the server
+  // has been idle for a while (it answered without an edit).
+  const bodyReplaced = (editor) => {
+    const view = document.querySelector(`${editor} .view-lines`);
+    const lines = (view?.innerText ?? "").replace(/\u00a0/g, " ");
+    return lines.includes("def add") && !/^\s*pass\s*$/m.test(lines);
+  };
+  const deadline = Date.now() + 300000;
+  let idleSince = Date.now();
+  result.filled = false;
+  while (Date.now() < deadline) {
+    if (await page.evaluate(bodyReplaced, EDITOR)) {
+      result.filled = true;
+      break;
+    }
+    if (!/: ready/.test((await statusLabel(page)) ?? "")) idleSince = Date.now();
+    else if (Date.now() - idleSince > 15000) break;
+    await page.waitForTimeout(250);
+  }
   step("body replaced", { filled: result.filled });
   await page.keyboard.press("Control+S");
   await page.waitForSelector('.tab.active:not(.dirty)[aria-label*="fill.py"]', { timeout: 10000 }).catch(() => null);
