@@ -81,7 +81,8 @@ def build_canvas(denoiser: Denoiser, request: GenerationRequest,
     prefix, suffix = (code.prefix, code.suffix) if code else ("", "")
     spec = denoiser.encode(comment_block(request.specification, request.language))
     n = canvas_length(request, opts)
-    budget = max(8, denoiser.max_context - n - len(spec) - 2)
+    window = min(denoiser.max_context, opts.window or denoiser.max_context)
+    budget = max(8, window - n - len(spec) - 2)
     # Tokenise only the characters that can fit (about 8 per token is generous for code).
     prefix_ids = denoiser.encode(prefix[-budget * 8 :])
     suffix_ids = denoiser.encode(suffix[: budget * 8])

@@ -88,6 +88,8 @@ class SamplerOptions:
     models without the capability run every pass in full)."""
     cache_refresh: int = 0
     """With ``cache="block"``: a full pass every this many passes (0: only the first)."""
+    window: int | None = None
+    """Most tokens of the canvas (context and hole); ``None``: the model's whole window."""
     should_stop: Any = None
     """A callable checked between steps; True stops with :class:`GenerationCancelled`."""
 
@@ -183,8 +185,9 @@ class CodeDiffusion:
                 if chunk.guided:
                     uncond = scorers[1](chunk.unconditional_ids(), where)
                     logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
-            tokens, confidence = draw(processors(logits), request.temperature, generator)
-            self._commit(chunk, where, tokens, confidence, policy, request.steps - step + 1)
+                tokens, confidence = draw(processors(logits), request.temperature, generator)
+                self._commit(chunk, where, tokens, confidence, policy,
+                             request.steps - step + 1)
             chunk.passes += 1
             yield step
 

@@ -88,18 +88,19 @@ def draw(logits: torch.Tensor, temperature: float,
          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw a token per row and return ``(tokens, confidence)``.
 
-    Temperature 0 takes the argmax. Otherwise the Gumbel-max trick in float64 (as LLaDA does:
+    Temperature 0 takes the most probable token, with a float32 softmax (a greedy draw needs
+    no more precision). Otherwise the Gumbel-max trick in float64 (as LLaDA does:
     low-precision Gumbel noise biases the draw). Confidence is the probability of the drawn
     token under the processed (tempered) distribution.
     """
+    if temperature == 0:
+        confidence, tokens = logits.float().softmax(-1).max(-1)
+        return tokens, confidence
     logits = logits.double()
     probs = logits.softmax(-1)
-    if temperature == 0:
-        tokens = probs.argmax(-1)
-    else:
-        uniform = torch.rand(logits.shape, dtype=torch.float64, device=logits.device,
-                             generator=generator).clamp_(1e-12, 1.0)
-        tokens = (logits - torch.log(-torch.log(uniform))).argmax(-1)
+    uniform = torch.rand(logits.shape, dtype=torch.float64, device=logits.device,
+                         generator=generator).clamp_(1e-12, 1.0)
+    tokens = (logits - torch.log(-torch.log(uniform))).argmax(-1)
     return tokens, probs.gather(-1, tokens[:, None]).squeeze(-1).float()
 
 
