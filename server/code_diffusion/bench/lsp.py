@@ -44,22 +44,13 @@ def capabilities() -> types.ClientCapabilities:
 
 
 class BenchClient(LanguageClient):
-    """A pygls client that drains the server's stderr and records status notifications."""
+    """A pygls client that drains the server's stderr, answers the server's requests and
+    takes its notifications without logging each one."""
 
     def __init__(self, configuration: dict[str, Any]) -> None:
         super().__init__("code-diffusion-bench", "1")
         self.configuration = configuration
-        self.statuses: list[str] = []
-        self.ready = asyncio.Event()
         self._drain: asyncio.Task[None] | None = None
-
-        @self.feature(STATUS)
-        def _status(params: Any) -> None:
-            state = params.get("state") if isinstance(params, dict) else getattr(
-                params, "state", None)
-            self.statuses.append(str(state))
-            if state == "ready":
-                self.ready.set()
 
         @self.feature(types.WORKSPACE_CONFIGURATION)
         def _configuration(params: types.ConfigurationParams) -> list[Any]:
@@ -68,6 +59,10 @@ class BenchClient(LanguageClient):
         @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
         def _progress(params: Any) -> None:
             return None
+
+        for method in (STATUS, types.PROGRESS, types.WINDOW_LOG_MESSAGE,
+                       types.WINDOW_SHOW_MESSAGE):
+            self.feature(method)(_ignore)
 
     async def start_io(self, cmd: str, *args: Any, **kwargs: Any) -> None:
         await super().start_io(cmd, *args, **kwargs)
@@ -94,6 +89,10 @@ class BenchClient(LanguageClient):
         await self.stop()
 
 
+def _ignore(params: Any) -> None:
+    return None
+
+
 async def _drain(stream: asyncio.StreamReader) -> None:
     while await stream.read(65536):
         pass
@@ -103,7 +102,6 @@ async def _drain(stream: asyncio.StreamReader) -> None:
 class ColdStart:
     initialize_ms: float
     first_completion_ms: float | None = None
-    ready_ms: float | None = None
 
 
 @dataclass

@@ -57,7 +57,8 @@ def render(report: dict[str, Any], command: str, images: dict[str, Path], docs: 
     m, model = report["machine"], report["model"]
     lines = [
         f"Measured {report['date']} on {m['cpu']} ({m['cores']} cores, torch {m['torch']}, "
-        f"{m['torch_threads']} threads, avx512_bf16: {'yes' if m['avx512_bf16'] else 'no'}; "
+        f"forward passes on {model.get('pass_threads') or m['torch_threads']} thread(s), "
+        f"avx512_bf16: {'yes' if m['avx512_bf16'] else 'no'}; "
         f"load average at the start {', '.join(map(str, m['load_average']))}), model "
         f"`{model['name']}` ({model.get('num_parameters') or '?'} parameters, "
         f"{model['precision']}, window {model.get('max_context')} tokens, training steps "
@@ -71,6 +72,7 @@ def render(report: dict[str, Any], command: str, images: dict[str, Path], docs: 
     lines += _server_section(report)
     lines += _side_by_side(report)
     lines += _scaling(report)
+    lines += _pass_costs(report)
     lines += _images(images, docs)
     lines += _meaning()
     return "\n".join(lines)
@@ -156,6 +158,24 @@ def _scaling(report: dict[str, Any]) -> list[str]:
                        f"{_n(row['window_tokens'])} | {_n(row['uncut_forward_ms'])} |")
         out.append("")
     return out
+
+
+def _pass_costs(report: dict[str, Any]) -> list[str]:
+    costs = report.get("pass_costs")
+    if not costs:
+        return []
+    threads = sorted({k for row in costs["passes"] for k in row if k.startswith("threads_")},
+                     key=lambda k: int(k.split("_")[1]))
+    head = " | ".join(f"{k.split('_')[1]} thread{'s' if k != 'threads_1_ms' else ''} (ms)"
+                      for k in threads)
+    out = ["### One forward pass, optimisation by optimisation", "",
+           f"{costs['rows']} rows of {costs['tokens']} tokens with {costs['masked']} masked "
+           "slots each (three candidates in one batch); median of several passes.", "",
+           f"| configuration | {head} |", "|---|" + "---|" * len(threads)]
+    for row in costs["passes"]:
+        out.append(f"| {row['configuration']} | "
+                   + " | ".join(_n(row.get(k), 2) for k in threads) + " |")
+    return [*out, ""]
 
 
 def _images(images: dict[str, Path], docs: Path) -> list[str]:

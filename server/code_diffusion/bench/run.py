@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from code_diffusion.bench import lsp, machine, samplers, scaling, workloads
+from code_diffusion.bench import lsp, machine, passes, samplers, scaling, workloads
 from code_diffusion.bench.runner import Fill, Filler, run_side_by_side, score, stats, summarise
 from code_diffusion.bench.workloads import ACTION, BLOCK, LINE, Request
 
@@ -53,7 +53,8 @@ class Benchmark:
         loaded = time.perf_counter()
         self.model = load_model(opts.model, device="cpu")
         report["model"] = {**self.model.info.to_json(),
-                           "load_ms": round((time.perf_counter() - loaded) * 1000, 1)}
+                           "load_ms": round((time.perf_counter() - loaded) * 1000, 1),
+                           "pass_threads": self.model.threads}
         tokenizer = self.model.denoiser.tokenizer
         self.tokenizer = tokenizer
 
@@ -66,10 +67,13 @@ class Benchmark:
         self.settings = samplers.settings()
         self.default = next(s for s in self.settings if s.key == samplers.DEFAULT)
         self.reference = next(s for s in self.settings if s.key == samplers.REFERENCE)
-        self.filler = Filler(self.model)
+        self.filler = Filler(self.model, opts.model)
         self._warm_up()
         report["workloads"] = self._side_by_side()
         report["scaling"] = self._scaling()
+        self.log("one forward pass, configuration by configuration")
+        report["pass_costs"] = passes.pass_costs(self.model, self.filler.weights("bfloat16"),
+                                                 repeats=5 if opts.quick else 15)
         if opts.lsp:
             report.update(asyncio.run(self._through_server()))
         self._score(report)

@@ -43,15 +43,27 @@ class Fill:
 
 
 class Filler:
-    """A generator per setting over one loaded model (the weights are shared)."""
+    """A generator per setting over one loaded model (the weights are shared; a setting with
+    another precision gets its own copy, loaded once)."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, path: str | None = None) -> None:
         self.model = model
+        self.path = path
         self._views: dict[str, tuple[CodeGenerator, SettingModel]] = {}
+        self._copies: dict[str, Any] = {}
+
+    def weights(self, precision: str | None) -> Any:
+        if precision is None or precision == self.model.info.precision:
+            return self.model
+        if precision not in self._copies:
+            from code_diffusion.engine.loading import load_model
+
+            self._copies[precision] = load_model(self.path, device="cpu", precision=precision)
+        return self._copies[precision]
 
     def view(self, setting: Setting) -> tuple[CodeGenerator, SettingModel]:
         if setting.key not in self._views:
-            view = SettingModel(self.model, setting.options)
+            view = SettingModel(self.weights(setting.precision), setting.options)
             self._views[setting.key] = (CodeGenerator(view), view)
         return self._views[setting.key]
 

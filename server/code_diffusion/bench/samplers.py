@@ -7,7 +7,9 @@
 * (c) ``threshold``: commit every slot whose confidence reaches τ (at least one per step), on the
   canvas sized from the hole, at a few τ;
 * (d) ``default``: what the language server ships: its default settings (three candidates from
-  one batched pass, ranked) and the engine's default sampler options.
+  one batched pass, ranked) and the engine's default sampler options;
+* variants of (d) that change one thing: the block cache toggled (``default+cache`` or
+  ``default-cache``) and the weights in bfloat16 (``default-bf16``).
 
 Every setting is greedy (temperature 0), so a fill is deterministic.
 """
@@ -42,6 +44,8 @@ class Setting:
     fill: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     """:class:`SamplerOptions` fields this setting overrides."""
+    precision: str | None = None
+    """Load the weights in this precision for this setting (``None``: as loaded)."""
 
     def params_for(self, hole: str) -> dict[str, Any]:
         """The request parameters for a hole of kind ``hole``; the reference's canvas (and
@@ -76,11 +80,19 @@ def settings(thresholds: tuple[float, ...] = THRESHOLDS,
     out += [Setting(f"threshold-{t:g}", "c", f"(c) threshold τ={t:g}", params=one,
                     options={"policy": "threshold", "threshold": t}) for t in thresholds]
     default = SamplerOptions()
-    shipped = shipped_params()
+    shipped = {**shipped_params(), "seed": 0}
+    cache = "block cache" if default.cache == "block" else "no cache"
     out.append(Setting(DEFAULT, "d",
-                       f"(d) shipped default: {default.policy} τ={default.threshold:g}, "
-                       f"{shipped['num_samples']} candidates",
-                       params={**shipped, "seed": 0}))
+                       f"(d) shipped default: {default.policy} τ={default.threshold:g}, {cache}, "
+                       f"{shipped['num_samples']} candidates", params=shipped))
+    if default.cache == "block":
+        out.append(Setting("default-cache", "d", "(d) without the block cache", params=shipped,
+                           options={"cache": "none"}))
+    else:
+        out.append(Setting("default+cache", "d", "(d) with the block cache", params=shipped,
+                           options={"cache": "block"}))
+    out.append(Setting("default-bf16", "d", "(d) with bfloat16 weights", params=shipped,
+                       precision="bfloat16"))
     return out
 
 

@@ -1,0 +1,94 @@
+"""The cost of one forward pass, step by step through the optimisations the sampler uses.
+
+Each configuration runs the same canvas (a few rows of the model's window with a hole of
+masked slots) and is timed as the median of several passes, on one thread and on all cores:
+
+1. transformers' forward with logits at every position (what a naive sampler runs);
+2. the same encoder, projecting to the vocabulary only at the masked positions;
+3. the engine's lean encoder path (no attention masks, rotary tables cached);
+4. a block pass: only the hole's columns, against the kept keys and values of the context;
+5. and 6.: 3 and 4 with bfloat16 weights.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from code_diffusion.engine.diffusion import torch_threads
+
+HOLE = 24
+
+
+def _median_ms(run: Callable[[], Any], repeats: int) -> float:
+    run()
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    return round(times[len(times) // 2], 2)
+
+
+def _canvas(denoiser: Any, rows: int, length: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(8, len(denoiser.tokenizer), (rows, length), generator=generator)
+    start = length - HOLE - 16
+    where = torch.zeros_like(ids, dtype=torch.bool)
+    where[:, start : start + HOLE] = True
+    ids[where] = denoiser.ids.mask
+    return ids, where, start
+
+
+def configurations(model: Any, bf16: Any | None, rows: int, length: int
+                   ) -> list[tuple[str, Callable[[], Any]]]:
+    from code_diffusion.engine.adapters.masked_lm import BlockCache
+
+    denoiser = model.denoiser
+    ids, where, start = _canvas(denoiser, rows, length)
+    hf = denoiser.model
+    out: list[tuple[str, Callable[[], Any]]] = [
+        ("transformers forward, logits at every position",
+         lambda: hf(input_ids=ids).logits),
+    ]
+    if type(hf).__name__ == "ModernBertForMaskedLM":
+        out.append(("logits only at the masked positions",
+                    lambda: hf.decoder(hf.head(hf.model(input_ids=ids).last_hidden_state[where]))))
+    out.append(("lean encoder path, masked positions only",
+                lambda: denoiser.logits_at(ids, where)))
+    if getattr(denoiser, "supports_block_cache", False):
+        cache = BlockCache(start, start + HOLE)
+        denoiser.cached_logits_at(ids, where, cache)
+        out.append(("block pass: the hole's columns against kept keys and values",
+                    lambda: denoiser.cached_logits_at(ids, where, cache)))
+    if bf16 is not None:
+        low = bf16.denoiser
+        out.append(("lean path, bfloat16 weights", lambda: low.logits_at(ids, where)))
+        if getattr(low, "supports_block_cache", False):
+            low_cache = BlockCache(start, start + HOLE)
+            low.cached_logits_at(ids, where, low_cache)
+            out.append(("block pass, bfloat16 weights",
+                        lambda: low.cached_logits_at(ids, where, low_cache)))
+    return out
+
+
+def pass_costs(model: Any, bf16: Any | None = None, *, rows: int = 3,
+               repeats: int = 15) -> dict[str, Any]:
+    """Median ms per pass of each configuration on one thread and on every core."""
+    length = int(model.info.max_context or 256)
+    cores = os.cpu_count() or 1
+    rows_out = []
+    with torch.inference_mode():
+        for label, run in configurations(model, bf16, rows, length):
+            row: dict[str, Any] = {"configuration": label}
+            for threads in sorted({1, cores}):
+                with torch_threads(threads):
+                    row[f"threads_{threads}_ms"] = _median_ms(run, repeats)
+            rows_out.append(row)
+    return {"rows": rows, "tokens": length, "masked": HOLE, "cores": cores,
+            "passes": rows_out}
