@@ -66,10 +66,10 @@ async function ghostText(page) {
 /** Open a file from the Explorer (double-click: a pinned tab) and wait for its editor. */
 async function openFile(page, name) {
   const row = `.explorer-folders-view .monaco-list-row[aria-label*="${name}"]`;
-  await page.waitForSelector(row, { timeout: 60000 });
+  await page.waitForSelector(row, { timeout: 120000 });
   await page.dblclick(row);
-  await page.waitForSelector(`.tab.active[aria-label*="${name}"]`, { timeout: 60000 });
-  await page.waitForSelector(`${EDITOR} .view-lines`, { timeout: 60000 });
+  await page.waitForSelector(`.tab.active[aria-label*="${name}"]`, { timeout: 120000 });
+  await page.waitForSelector(`${EDITOR} .view-lines`, { timeout: 120000 });
 }
 
 async function toasts(page) {
@@ -120,7 +120,7 @@ async function ghostTextScenario(page) {
   step("ghost.py open");
   result.statusAtStart = await statusLabel(page);
   // Wait for the model to load; stop early when the server cannot start.
-  const label = await waitForStatus(page, /: (ready|busy|error|cannot|the server)/, 180000).catch(() => null);
+  const label = await waitForStatus(page, /: (ready|busy|error|cannot|the server)/, 300000).catch(() => null);
   step("server status", { label });
   if (!/: (ready|busy)/.test(label ?? "")) {
     throw new Error(`the server is not ready: ${label}`);
@@ -147,7 +147,7 @@ async function fillBodyScenario(page) {
   await page.click(`${EDITOR} .view-line:has-text("pass")`);
   await page.keyboard.press("Home"); // the cursor before `pass`
   await page.keyboard.press("Control+Period");
-  await page.waitForSelector(".action-widget .monaco-list-row", { timeout: 30000 });
+  await page.waitForSelector(".action-widget .monaco-list-row", { timeout: 60000 });
   result.codeActions = await page.$$eval(".action-widget .monaco-list-row", (rows) =>
     rows.map((r) => r.textContent.trim()),
   );
@@ -184,9 +184,9 @@ async function fillBodyScenario(page) {
 /** Run a command from the palette (F1) by its title. */
 async function runCommand(page, title) {
   await page.keyboard.press("F1");
-  await page.waitForSelector(".quick-input-widget input", { timeout: 20000 });
+  await page.waitForSelector(".quick-input-widget input", { timeout: 60000 });
   await page.keyboard.type(title);
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`, { timeout: 20000 });
+  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title}"]`, { timeout: 60000 });
   await page.keyboard.press("Enter");
 }
 
@@ -200,7 +200,7 @@ async function toggleScenario(page) {
 async function importErrorScenario(page) {
   await openFile(page, "ghost.py"); // a Python file activates the extension
   const toast = '.notifications-toasts .notification-toast:has-text("cannot import code_diffusion")';
-  await page.waitForSelector(toast, { timeout: 120000 });
+  await page.waitForSelector(toast, { timeout: 300000 });
   result.importError = await page.textContent(`${toast} .notification-list-item-message`);
   result.importErrorActions = await page.$$eval(
     `${toast} .notification-list-item-buttons-container .monaco-button`,
@@ -250,7 +250,7 @@ async function importErrorScenario(page) {
   const page = context.pages()[0] || (await context.newPage());
   try {
     await page.goto(env("CS_URL"));
-    await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
+    await page.waitForSelector(".monaco-workbench", { timeout: 180000 });
     step("workbench loaded");
     if (process.env.SCENARIO === "import-error") {
       await importErrorScenario(page);

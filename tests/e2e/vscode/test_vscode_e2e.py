@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.vscode, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.vscode, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("CODE_DIFFUSION_E2E_CACHE", ROOT / ".cache" / "vscode-e2e"))
@@ -220,7 +220,7 @@ def run_driver(server: CodeServer, shots: Path, scenario: str) -> dict:
         start_new_session=True,
     )
     try:
-        stdout, stderr = process.communicate(timeout=720)
+        stdout, stderr = process.communicate(timeout=1380)
     finally:
         kill_group(process)
     sys.stderr.write(stderr.decode())
