@@ -185,6 +185,7 @@ async def run_storm(*, seconds: float = 20.0, rate: float = 50.0, count: int = 5
         exit_code = await client.finish()
     passes = after["forwardPasses"] - before["forwardPasses"]
     wasted = after["forwardPassesSuperseded"] - before["forwardPassesSuperseded"]
+    stopped = after["fillsSuperseded"] - before["fillsSuperseded"]
     first = _window_mean(samples, 0.0, 1.0, "rss_mib")
     last_second = _window_mean(samples, storm_seconds - 1.0, storm_seconds + 1.0, "rss_mib")
     requests = {k: v - before["requests"].get(k, 0) for k, v in after["requests"].items()}
@@ -216,6 +217,8 @@ async def run_storm(*, seconds: float = 20.0, rate: float = 50.0, count: int = 5
         "fills": after["fills"] - before["fills"],
         "forward_passes": passes, "forward_passes_superseded": wasted,
         "forward_passes_superseded_pct": round(100 * wasted / passes, 1) if passes else 0.0,
+        "fills_superseded": stopped,
+        "forward_passes_per_superseded_fill": round(wasted / stopped, 2) if stopped else 0.0,
         "latency_ms_p50": _percentile(latencies, 0.5),
         "latency_ms_p95": _percentile(latencies, 0.95),
     }
