@@ -64,6 +64,7 @@ def pickle_checkpoint(directory: Path, marker: Path) -> Path:
 def honest_pickle_checkpoint(directory: Path) -> Path:
     """A real (tiny, random) BERT saved as pickle weights, for the opt-in path."""
     import torch
+
     from tiny_models import tiny_bert
 
     model = tiny_bert()
