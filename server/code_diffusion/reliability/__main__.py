@@ -60,7 +60,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
         figures = asyncio.run(run_session(requests=args.requests,
                                           sample_every=args.sample_every,
-                                          command=_command(args, probe=True)))
+                                          command=_command(args, probe=False)))
         if not args.samples:
             figures.pop("samples")
         return figures

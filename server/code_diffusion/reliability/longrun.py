@@ -4,7 +4,8 @@ Each cycle types one character into the open document and sends four requests, o
 other: ``inlineCompletion`` and ``completion`` (both run the model), ``codeAction`` at the
 cursor and the ``codeDiffusion.status`` command. Every 50 cycles the document is closed and a
 new one is opened, so per-document state that is never released would show. The server
-process is sampled every ``sample_every`` requests.
+process is sampled every ``sample_every`` requests. It runs the plain ``code-diffusion serve``
+by default, so nothing but the server itself is in the memory figures.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from lsprotocol import types
 
 from code_diffusion.reliability.client import Client
-from code_diffusion.reliability.rpc import PROBE
+from code_diffusion.reliability.probe import COUNTERS
+from code_diffusion.reliability.rpc import SERVE
 from code_diffusion.reliability.storm import Document
 
 LIGHT = {"numSamples": 1, "maxLength": 16, "debounceMs": 0}
@@ -71,7 +73,7 @@ async def run_session(*, requests: int = 10_000, sample_every: int = 100,
                       configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one long session against a new server process; returns the figures."""
     client = Client({"codeDiffusion": {**LIGHT, **(configuration or {})}})
-    await client.start(command or PROBE, env)
+    await client.start(command or SERVE, env)
     samples: list[tuple[int, dict[str, float]]] = []
     answered = failed = 0
     errors: list[str] = []
@@ -102,7 +104,10 @@ async def run_session(*, requests: int = 10_000, sample_every: int = 100,
             done = (cycle + 1) * REQUESTS_PER_CYCLE
             if done % sample_every < REQUESTS_PER_CYCLE or cycle == cycles - 1:
                 samples.append((done, client.sample()))
-        counters = await client.command("codeDiffusionProbe.counters")
+        try:  # only the probed server counts fills and forward passes
+            counters = await client.command(COUNTERS)
+        except Exception:
+            counters = {}
         alive = client.returncode is None
     finally:
         exit_code = await client.finish()

@@ -21,12 +21,13 @@ normal ``serve`` command never loads this module.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import os
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Any, NoReturn
 
@@ -63,7 +64,7 @@ class Probe:
         self.superseded_deliveries = 0
         self.running = 0
         self.max_running = 0
-        self.lags: deque[float] = deque(maxlen=200_000)
+        self.lags = LagHistogram()
         self._lag_task: asyncio.Task[None] | None = None
         self.started = time.monotonic()
 
@@ -105,7 +106,7 @@ class Probe:
         while True:
             began = time.monotonic()
             await asyncio.sleep(0.01)
-            self.lags.append(time.monotonic() - began - 0.01)
+            self.lags.add(time.monotonic() - began - 0.01)
 
     # -- fills, on the model thread -------------------------------------------------------------
 
@@ -132,7 +133,7 @@ class Probe:
                 "maxWaitingPerDocument": max(self.max_waiting.values(), default=0),
                 "maxLiveWaitingPerDocument": max(self.max_live.values(), default=0),
                 "supersededDeliveries": self.superseded_deliveries,
-                "loopLagMs": _lag_figures(self.lags),
+                "loopLagMs": self.lags.figures(),
                 "documents": len(self.max_waiting),
                 "requests": dict(self.outcomes),
                 "staleDeliveries": self.stale_deliveries,
@@ -146,13 +147,36 @@ class Probe:
             }
 
 
-def _lag_figures(lags: deque[float]) -> dict[str, float]:
-    if not lags:
-        return {}
-    ordered = sorted(lags)
-    return {"p50": round(ordered[len(ordered) // 2] * 1000, 1),
-            "p99": round(ordered[int(len(ordered) * 0.99)] * 1000, 1),
-            "max": round(ordered[-1] * 1000, 1)}
+class LagHistogram:
+    """How late the event loop woke up, in fixed buckets: constant memory however long the
+    server runs (a growing list would show up as a leak in the measurements)."""
+
+    BOUNDS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(self.BOUNDS_MS) + 1)
+        self.max_ms = 0.0
+
+    def add(self, seconds: float) -> None:
+        ms = seconds * 1000
+        self.max_ms = max(self.max_ms, ms)
+        self.counts[bisect.bisect_left(self.BOUNDS_MS, ms)] += 1
+
+    def _quantile(self, share: float) -> float:
+        """The bucket bound below which ``share`` of the samples fall."""
+        wanted, seen = share * sum(self.counts), 0
+        for index, count in enumerate(self.counts):
+            seen += count
+            if seen >= wanted:
+                return float(self.BOUNDS_MS[index]) if index < len(self.BOUNDS_MS) else (
+                    round(self.max_ms, 1))
+        return round(self.max_ms, 1)
+
+    def figures(self) -> dict[str, float]:
+        if not any(self.counts):
+            return {}
+        return {"p50_below": self._quantile(0.5), "p99_below": self._quantile(0.99),
+                "max": round(self.max_ms, 1), "samples": sum(self.counts)}
 
 
 class ProbedModel:
