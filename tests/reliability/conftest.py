@@ -19,7 +19,7 @@ from reliability_servers import LOAD_TIMEOUT, SERVE, started
 from code_diffusion.reliability.rpc import RawClient
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def real_server() -> Iterator[RawClient]:
     """One ``code-diffusion serve`` with the embedded model, shared by the bad-input tests."""
     client = started(SERVE)
