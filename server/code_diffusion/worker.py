@@ -260,14 +260,20 @@ class ModelWorker:
         if self.state is WorkerState.ERROR:
             raise ModelUnavailable(self.status.message or "the model failed to load")
 
-    def _supersede(self, key: Hashable, request: _Request) -> None:
-        older = self._latest.get(key)
+    def supersede(self, key: Hashable) -> None:
+        """Stop the request waiting or running for ``key``: a newer one was answered without
+        the model."""
+        self._supersede(key, None)
+
+    def _supersede(self, key: Hashable, request: _Request | None) -> None:
+        older = self._latest.pop(key, None)
         if older is not None:
             older.fail(Superseded("a newer request for the same document replaced this one"))
             self._waiting.pop(key, None)
         if self._running is not None and self._running.key == key:
             self._running.fail(Superseded("a newer request for the same document replaced this"))
-        self._latest[key] = request
+        if request is not None:
+            self._latest[key] = request
 
     def _dispatch(self) -> None:
         """Hand the next waiting request to the thread, if it is free and the model is ready."""

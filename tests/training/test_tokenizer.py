@@ -44,8 +44,8 @@ def test_round_trip_on_the_whole_corpus(shipped: Tokenizer) -> None:
         chunk = texts[start : start + 512]
         encoded = shipped.encode_batch(chunk)
         decoded = shipped.decode_batch([e.ids for e in encoded], skip_special_tokens=False)
-        failures += [files[start + i].relpath for i, (a, b) in enumerate(zip(chunk, decoded))
-                     if a != b]
+        pairs = enumerate(zip(chunk, decoded, strict=True))
+        failures += [files[start + i].relpath for i, (a, b) in pairs if a != b]
     assert failures == []
 
 

@@ -31,6 +31,7 @@ from pygls.protocol.language_server import lsp_method
 from code_diffusion import __version__
 from code_diffusion.lsp.config import InitOptions, Settings
 from code_diffusion.lsp.logging import WindowLogMessageHandler
+from code_diffusion.lsp.typeahead import TypeAhead
 from code_diffusion.worker import Loader, LoadOptions, ModelWorker
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,8 @@ class CodeDiffusionServer(LanguageServer):
         self.log_handler = WindowLogMessageHandler(self)
         self.on_worker_status: list[Callable[[Any], None]] = []
         self.worker = ModelWorker(load, self._worker_status)
+        self.typeahead = TypeAhead()
+        """The last completion per document and kind, served again while the user types it."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[Any] | None = None
         self._last_error_popup = 0.0

@@ -166,3 +166,29 @@ async def test_an_unexpected_model_error_is_an_empty_list(capabilities):
         await s.wait_for(lambda: s.logs("the model failed"), what="the failure logged")
         status = await s.wait_for(lambda: s.statuses[-1]["message"], what="status message")
         assert "RuntimeError: the fake model broke" in status
+
+
+async def test_typing_through_a_suggestion_is_served_without_the_model(capabilities):
+    async with session(FAKE_SERVER, capabilities, initialization_options=DEBUG,
+                       configuration={"codeDiffusion": {"debounceMs": 0}}) as s:
+        text = "x = \n"
+        s.open(text)
+        first = await s.inline(s.position(text, 4))
+        assert [i.insert_text for i in first.items] == ["value_0", "value_1", "value_2"]
+        ran = len(s.logs("candidate(s) after"))
+        typed = "x = val\n"
+        s.replace(typed)
+        rest = await s.inline(s.position(typed, 7))
+        assert [i.insert_text for i in rest.items] == ["ue_0", "ue_1", "ue_2"]
+        here = s.position(typed, 7)
+        assert rest.items[0].range == types.Range(start=here, end=here)
+        menu_text = "x = value_1\n"  # the menu keeps its own answer; this one runs the model
+        s.replace(menu_text)
+        assert (await s.complete(s.position(menu_text, 11))).items
+        await s.wait_for(lambda: s.logs("typed into, no model call"), what="cache hit log")
+        assert len(s.logs("candidate(s) after")) == ran + 1  # only the menu's request ran
+        other = "x = vax\n"  # not what was predicted: the model runs
+        s.replace(other)
+        assert [i.insert_text for i in (await s.inline(s.position(other, 7))).items] == [
+            "value_0", "value_1", "value_2"]
+        await s.wait_for(lambda: len(s.logs("candidate(s) after")) == ran + 2, what="model run")

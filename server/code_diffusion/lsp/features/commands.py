@@ -92,6 +92,7 @@ def restart_model(ls: CodeDiffusionServer, *args: Any) -> None:
         ls.init_options = ls.restart_options
         ls.log_handler.set_level(ls.init_options.log_level)
     log.info("restarting the model")
+    ls.typeahead.clear()
     ls.worker.start(ls.load_options())
 
 

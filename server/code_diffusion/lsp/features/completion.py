@@ -1,12 +1,15 @@
 """``textDocument/inlineCompletion`` (ghost text) and ``textDocument/completion`` (menu items).
 
-Both fill an insertion hole at the cursor. When the rest of the line is only closing brackets
-or quotes (the editor auto-closed them), the edit's range runs to the end of the line and the
-text carries those closers once, so accepting does not duplicate them.
+Both fill an insertion hole at the cursor; while the user types what the last answer
+predicted, the rest of it is served without the model (:mod:`code_diffusion.lsp.typeahead`).
+When the rest of the line is only closing brackets or quotes (the editor auto-closed them), the
+edit's range runs to the end of the line and the text carries those closers once, so accepting
+does not duplicate them.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -17,6 +20,7 @@ from code_diffusion.lsp.generation import generate
 if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
 
+log = logging.getLogger(__name__)
 CLOSERS = frozenset(")]}\"'`")
 LABEL_WIDTH = 60
 
@@ -51,9 +55,15 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
     snap = snapshot(ls, uri)
     offset = snap.offset(position)
     end = closers_end(snap.text, offset)
-    texts, _ = await generate(ls, snap, offset, lane=lane, debounce=ls.settings.debounce_ms / 1000,
-                              label=f"{lane} {uri} v{snap.version} at {position.line}:"
-                                    f"{position.character}")
+    label = f"{lane} {uri} v{snap.version} at {position.line}:{position.character}"
+    texts = ls.typeahead.recall((uri, lane), snap.text, offset)
+    if texts is not None:
+        ls.worker.supersede((uri, lane))
+        log.debug("%s: %d candidate(s) typed into, no model call", label, len(texts))
+    else:
+        texts, _ = await generate(ls, snap, offset, lane=lane, label=label,
+                                  debounce=ls.settings.debounce_ms / 1000)
+        ls.typeahead.remember((uri, lane), snap.text, offset, texts)
     rng = types.Range(start=position, end=snap.position(end))
     return snap, rng, snap.text[offset:end], texts
 

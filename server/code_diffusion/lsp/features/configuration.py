@@ -62,7 +62,10 @@ async def refresh(ls: CodeDiffusionServer, pushed: dict[str, Any] | None = None)
 def apply(ls: CodeDiffusionServer, section: dict[str, Any]) -> None:
     """Settle the settings from the initial options overlaid with ``section``."""
     merged = {**ls.initial_raw, **{k: v for k, v in section.items() if v is not None}}
-    ls.settings, errors = config.parse(config.Settings, merged)
+    settings, errors = config.parse(config.Settings, merged)
+    if settings != ls.settings:
+        ls.typeahead.clear()  # answers made with other settings
+    ls.settings = settings
     restart, restart_errors = config.parse(config.InitOptions, merged)
     if restart != ls.init_options:
         log.info("restart-only settings changed to %s; run codeDiffusion.restartModel to use "

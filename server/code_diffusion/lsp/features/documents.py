@@ -33,4 +33,5 @@ def did_change(ls: CodeDiffusionServer, params: types.DidChangeTextDocumentParam
 
 
 def did_close(ls: CodeDiffusionServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.typeahead.forget(params.text_document.uri)
     ls.worker.drop_stale()
