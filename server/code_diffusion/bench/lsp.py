@@ -162,6 +162,13 @@ async def inline(session: Session, uri: str, text: str, offset: int) -> tuple[fl
     return elapsed, [str(item.insert_text) for item in items]
 
 
+async def completion_counts(session: Session) -> dict[str, int]:
+    """The server's counts of completions answered from a typed-into answer and by the model."""
+    status = await session.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="codeDiffusion.status"))
+    return dict(status["completions"])
+
+
 async def regenerate(session: Session, uri: str, text: str, start: int, end: int
                      ) -> tuple[float, bool]:
     """Time *Regenerate selection*: the action list, then its resolve; (ms, edit present)."""

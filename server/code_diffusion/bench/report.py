@@ -92,6 +92,17 @@ def _server_section(report: dict[str, Any]) -> list[str]:
                    f"{_n(s.get('min'))} / {_n(s.get('p50'))} / {_n(s.get('p95'))} | "
                    f"{_n(row['lsp_over_direct'], 3)} | {row['empty_answers']} |")
     rss = report.get("peak_rss_mb", {})
+    typing = report.get("type_through")
+    if typing:
+        first, typed = typing["first"], typing["typed"]
+        out += ["", f"- Typing into the suggestion ({typing['requests']} line requests): after "
+                "an inline completion the client types the first character of the top "
+                "suggestion and asks again. The first request p50 "
+                f"{_n(first.get('p50'))} ms; the request after typing min / p50 / p95 "
+                f"**{_n(typed.get('min'))} / {_n(typed.get('p50'))} / {_n(typed.get('p95'))} "
+                f"ms**; answered without the model {typing['served_without_model']} times, "
+                f"by the model {typing['model_runs']} times (first requests included); the "
+                f"answer continued the suggestion {typing['continued_the_suggestion']} times."]
     out += ["",
             f"- Cold start (median of {len(report.get('cold_starts', []))}): process start → "
             f"`initialize` answered **{_n(report['initialize_ms'])} ms** (a bare pygls server "
@@ -204,8 +215,11 @@ def _meaning() -> list[str]:
         "for a line, 64 otherwise) that must hold real tokens, one token committed per pass "
         "(the LLaDA paper's low-confidence remasking). **(b) quota**: the linear schedule "
         "over a fixed step budget on the canvas sized from the hole. **(c) threshold**: every "
-        "slot with confidence ≥ τ is committed, at least one per pass. **(d)** is what the "
-        "language server ships: its default settings and the engine's default sampler.",
+        "slot with confidence ≥ τ is committed, at least one per pass and at least the quota "
+        "that finishes within the shipped step budget. **(d)** is what the language server "
+        "ships: its default settings and the engine's default sampler; its variants change "
+        "one thing each. Every setting runs on the line and HumanEval workloads; the held-out "
+        "block and the 20-line selection run (a), (d) and the cache variant.",
         "- **Cold start**: the time from launching `python -m code_diffusion serve` to the "
         "answer to `initialize`, and to the answer to a completion sent right after "
         "`initialized` (the server loads the model in the background and answers it once "

@@ -89,23 +89,29 @@ class Benchmark:
 
     def _warm_up(self) -> None:
         self.log("warming up")
-        for requests in self.requests.values():
+        for name, requests in self.requests.items():
             for setting in self.settings:
-                self.filler.fill(requests[0], setting)
+                if setting.runs_on(name):
+                    self.filler.fill(requests[0], setting)
 
     def _side_by_side(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in self.requests:
             requests = self._measured(name)
+            chosen = [s for s in self.settings if s.runs_on(name)]
             self.log(f"side by side: {name} ({len(requests)} requests × "
-                     f"{len(self.settings)} settings)")
-            fills = run_side_by_side(self.filler, requests, self.settings)
+                     f"{len(chosen)} settings)")
+            fills = run_side_by_side(self.filler, requests, chosen)
             self.fills.extend(fills)
+            for setting in chosen:
+                row = summarise([f for f in fills if f.setting == setting.key])
+                self.log(f"  {setting.key}: p50 {row['p50_ms']} ms, {row['forward_passes']} "
+                         f"passes, {row['tokens_per_forward']} tokens/pass")
             out[name] = {"description": workloads.DESCRIPTIONS[name],
                          "quality_metric": workloads.QUALITY_METRIC[name],
                          "requests": len(requests),
                          "samplers": {s.key: {"label": s.label, "group": s.group}
-                                      for s in self.settings}}
+                                      for s in chosen}}
         return out
 
     def _scaling(self) -> dict[str, Any]:
@@ -138,6 +144,7 @@ class Benchmark:
             for name in LSP_WORKLOADS:
                 if name in self.requests:
                     figures[name] = await self._lsp_workload(session, name)
+            typing = await self._type_through(session) if LINE in self.requests else None
             server_rss = machine.peak_rss_mb(session.client.pid) if session.client.pid else None
         finally:
             await session.client.close()
@@ -153,6 +160,7 @@ class Benchmark:
             "first_completion_ms": round(statistics.median(first_ms), 1) if first_ms else None,
             "cold_starts": [vars(c) for c in colds],
             "lsp": figures,
+            "type_through": typing,
             "peak_rss_mb": {"server": server_rss,
                             "server_cold_start": max((r for r in rss if r), default=None)},
         }
@@ -183,6 +191,31 @@ class Benchmark:
                                                      "textDocument/codeAction + resolve"),
                 "lsp": lsp_stats, "direct": direct_stats, "empty_answers": empty,
                 "lsp_over_direct": _ratio(lsp_stats.get("p50"), direct_stats.get("p50"))}
+
+    async def _type_through(self, session: lsp.Session) -> dict[str, Any]:
+        """The user types the first character of the ghost text: the server should answer
+        with the rest of it from its last answer, without the model."""
+        requests = self.requests[LINE][WARMUP:]
+        self.log(f"through the server: typing into the suggestion ({len(requests)} requests)")
+        before = await lsp.completion_counts(session)
+        first, typed, continued = [], [], 0
+        for index, request in enumerate(requests):
+            uri = f"file:///bench/type-through/{index}.py"
+            lsp.open_document(session, uri, request.text)
+            ms, items = await lsp.inline(session, uri, request.text, request.start)
+            if not items or len(items[0]) < 2:
+                continue
+            first.append(ms)
+            text = request.text[:request.start] + items[0][0] + request.text[request.start:]
+            lsp.open_document(session, uri, text)
+            ms, rest = await lsp.inline(session, uri, text, request.start + 1)
+            typed.append(ms)
+            continued += bool(rest) and rest[0] == items[0][1:]
+        after = await lsp.completion_counts(session)
+        return {"requests": len(typed), "first": stats(first), "typed": stats(typed),
+                "continued_the_suggestion": continued,
+                "served_without_model": after["typedAhead"] - before["typedAhead"],
+                "model_runs": after["modelRuns"] - before["modelRuns"]}
 
     def _score(self, report: dict[str, Any]) -> None:
         self.log("scoring (HumanEval programs run in the sandbox)")

@@ -4,8 +4,9 @@
   ``max_length`` slots that must all hold real tokens, one token committed per step;
 * (b) ``quota``: the linear schedule (``ceil(masked / steps_left)`` per step) on the canvas sized
   from the hole, with a small step budget;
-* (c) ``threshold``: commit every slot whose confidence reaches τ (at least one per step), on the
-  canvas sized from the hole, at a few τ;
+* (c) ``threshold``: commit every slot whose confidence reaches τ (at least one per step, and
+  never fewer than the quota that finishes within the shipped step budget), on the canvas sized
+  from the hole, at a few τ;
 * (d) ``default``: what the language server ships: its default settings (three candidates from
   one batched pass, ranked) and the engine's default sampler options;
 * variants of (d) that change one thing: the block cache toggled (``default+cache`` or
@@ -30,6 +31,9 @@ LINE_MAX_LENGTH = 32
 BLOCK_MAX_LENGTH = 64
 QUOTA_STEPS = (8,)
 THRESHOLDS = (0.5, 0.7, 0.9)
+SIDE_BY_SIDE = ("line", "humaneval-line", "humaneval-block")
+"""Workloads that every setting runs on; the held-out block and the 20-line selection run
+(a), (d) and (d) with the cache toggled."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,11 @@ class Setting:
     """:class:`SamplerOptions` fields this setting overrides."""
     precision: str | None = None
     """Load the weights in this precision for this setting (``None``: as loaded)."""
+    everywhere: bool = False
+    """Run on every workload; the others run on :data:`SIDE_BY_SIDE` only."""
+
+    def runs_on(self, workload: str) -> bool:
+        return self.everywhere or workload in SIDE_BY_SIDE
 
     def params_for(self, hole: str) -> dict[str, Any]:
         """The request parameters for a hole of kind ``hole``; the reference's canvas (and
@@ -73,24 +82,26 @@ def settings(thresholds: tuple[float, ...] = THRESHOLDS,
              quota_steps: tuple[int, ...] = QUOTA_STEPS) -> list[Setting]:
     """(a), (b), (c) and (d), in that order."""
     one = {"temperature": 0.0, "num_samples": 1, "seed": 0}
+    shipped = {**shipped_params(), "seed": 0}
+    budget = {**one, "steps": shipped["steps"], "max_length": shipped["max_length"]}
     out = [Setting(REFERENCE, "a", "(a) reference: fixed canvas, 1 token/step",
-                   params=one, fill={"length_control": False}, options={"policy": "quota"})]
+                   params=one, fill={"length_control": False}, options={"policy": "quota"},
+                   everywhere=True)]
     out += [Setting(f"quota-{s}", "b", f"(b) quota, {s} steps", params={**one, "steps": s},
                     options={"policy": "quota"}) for s in quota_steps]
-    out += [Setting(f"threshold-{t:g}", "c", f"(c) threshold τ={t:g}", params=one,
+    out += [Setting(f"threshold-{t:g}", "c", f"(c) threshold τ={t:g}", params=budget,
                     options={"policy": "threshold", "threshold": t}) for t in thresholds]
     default = SamplerOptions()
-    shipped = {**shipped_params(), "seed": 0}
     cache = "block cache" if default.cache == "block" else "no cache"
     out.append(Setting(DEFAULT, "d",
                        f"(d) shipped default: {default.policy} τ={default.threshold:g}, {cache}, "
-                       f"{shipped['num_samples']} candidates", params=shipped))
+                       f"{shipped['num_samples']} candidates", params=shipped, everywhere=True))
     if default.cache == "block":
         out.append(Setting("default-cache", "d", "(d) without the block cache", params=shipped,
-                           options={"cache": "none"}))
+                           options={"cache": "none"}, everywhere=True))
     else:
         out.append(Setting("default+cache", "d", "(d) with the block cache", params=shipped,
-                           options={"cache": "block"}))
+                           options={"cache": "block"}, everywhere=True))
     out.append(Setting("default-bf16", "d", "(d) with bfloat16 weights", params=shipped,
                        precision="bfloat16"))
     return out

@@ -40,12 +40,21 @@ def test_top_level_figures(run):
     assert figures["date"]
 
 
+def test_typing_into_a_suggestion_is_served_from_the_last_answer(run):
+    typing = run[0]["type_through"]
+    # typing the top suggestion's first character always leaves the rest of it to serve
+    assert typing["served_without_model"] == typing["requests"]
+    assert typing["continued_the_suggestion"] == typing["requests"]
+    assert typing["model_runs"] >= typing["requests"]
+
+
 def test_every_workload_and_sampler_has_its_figures(run):
     figures, _, _ = run
-    keys = [s.key for s in samplers.settings()]
     assert set(figures["workloads"]) == set(workloads.WORKLOADS)
     for name, workload in figures["workloads"].items():
+        keys = [s.key for s in samplers.settings() if s.runs_on(name)]
         assert list(workload["samplers"]) == keys
+        assert samplers.REFERENCE in keys and samplers.DEFAULT in keys
         for key, row in workload["samplers"].items():
             for field in PER_SETTING:
                 assert field in row, (name, key, field)

@@ -192,3 +192,5 @@ async def test_typing_through_a_suggestion_is_served_without_the_model(capabilit
         assert [i.insert_text for i in (await s.inline(s.position(other, 7))).items] == [
             "value_0", "value_1", "value_2"]
         await s.wait_for(lambda: len(s.logs("candidate(s) after")) == ran + 2, what="model run")
+        status = await s.command("codeDiffusion.status")
+        assert status["completions"] == {"typedAhead": 1, "modelRuns": 3}
