@@ -8,6 +8,9 @@ masked slots) and is timed as the median of several passes, on one thread and on
 3. the engine's lean encoder path (no attention masks, rotary tables cached);
 4. a block pass: only the hole's columns, against the kept keys and values of the context;
 5. and 6.: 3 and 4 with bfloat16 weights.
+
+:func:`compiled_cost` times 3 under ``torch.compile`` after its warm-up, with what the warm-up
+and a canvas of another length cost, to decide whether the server should compile.
 """
 
 from __future__ import annotations
@@ -92,3 +95,28 @@ def pass_costs(model: Any, bf16: Any | None = None, *, rows: int = 3,
             rows_out.append(row)
     return {"rows": rows, "tokens": length, "masked": HOLE, "cores": cores,
             "passes": rows_out}
+
+
+def compiled_cost(model: Any, *, rows: int = 3, repeats: int = 15) -> dict[str, Any]:
+    """The lean path under ``torch.compile(dynamic=True)`` against eager, on every core: the
+    first call (compilation), the median after it, and the first call on a canvas 32 tokens
+    shorter (a recompilation, if the shapes are not general enough)."""
+    denoiser = model.denoiser
+    length = int(model.info.max_context or 256)
+    ids, where, _ = _canvas(denoiser, rows, length)
+    short_ids, short_where, _ = _canvas(denoiser, rows, length - 32)
+    out: dict[str, Any] = {"rows": rows, "tokens": length}
+    try:
+        compiled = torch.compile(denoiser.logits_at, dynamic=True)
+        with torch.inference_mode():
+            out["eager_ms"] = _median_ms(lambda: denoiser.logits_at(ids, where), repeats)
+            began = time.perf_counter()
+            compiled(ids, where)
+            out["first_call_s"] = round(time.perf_counter() - began, 2)
+            out["compiled_ms"] = _median_ms(lambda: compiled(ids, where), repeats)
+            began = time.perf_counter()
+            compiled(short_ids, short_where)
+            out["other_length_first_call_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    except Exception as exc:  # no compiler, an unsupported op: say so in the report
+        out["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    return out

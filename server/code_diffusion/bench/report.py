@@ -186,6 +186,15 @@ def _pass_costs(report: dict[str, Any]) -> list[str]:
     for row in costs["passes"]:
         out.append(f"| {row['configuration']} | "
                    + " | ".join(_n(row.get(k), 2) for k in threads) + " |")
+    compiled = report.get("torch_compile") or {}
+    if compiled.get("error"):
+        out += ["", f"`torch.compile` of the lean path failed here: {compiled['error']}"]
+    elif compiled:
+        out += ["", f"`torch.compile(dynamic=True)` of the lean path ({compiled['rows']} rows "
+                f"of {compiled['tokens']} tokens, all cores): eager {_n(compiled['eager_ms'])} "
+                f"ms, compiled {_n(compiled['compiled_ms'])} ms per pass after a first call "
+                f"of {_n(compiled['first_call_s'])} s; the first call on a canvas 32 tokens "
+                f"shorter took {_n(compiled['other_length_first_call_ms'])} ms."]
     return [*out, ""]
 
 

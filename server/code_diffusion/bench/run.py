@@ -74,6 +74,8 @@ class Benchmark:
         self.log("one forward pass, configuration by configuration")
         report["pass_costs"] = passes.pass_costs(self.model, self.filler.weights("bfloat16"),
                                                  repeats=5 if opts.quick else 15)
+        self.log("one forward pass under torch.compile")
+        report["torch_compile"] = passes.compiled_cost(self.model, repeats=5 if opts.quick else 15)
         if opts.lsp:
             report.update(asyncio.run(self._through_server()))
         self._score(report)

@@ -38,6 +38,8 @@ def test_top_level_figures(run):
     assert figures["initialize_over_bare"] > 0
     assert figures["machine"]["cores"] >= 1 and figures["machine"]["torch"]
     assert figures["date"]
+    compiled = figures["torch_compile"]
+    assert "error" in compiled or compiled["compiled_ms"] > 0, compiled
 
 
 def test_typing_into_a_suggestion_is_served_from_the_last_answer(run):
