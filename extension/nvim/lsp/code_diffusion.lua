@@ -29,7 +29,7 @@ return {
     codeDiffusion = {
       enableInlineCompletion = true,
       temperature = 0.0,
-      steps = 32,
+      steps = 8,
       maxLength = 48,
       numSamples = 3,
       debounceMs = 50,

@@ -73,6 +73,7 @@ def render(report: dict[str, Any], command: str, images: dict[str, Path], docs: 
     lines += _side_by_side(report)
     lines += _scaling(report)
     lines += _pass_costs(report)
+    lines += _profiles(report)
     lines += _images(images, docs)
     lines += _meaning()
     return "\n".join(lines)
@@ -195,6 +196,24 @@ def _pass_costs(report: dict[str, Any]) -> list[str]:
                 f"ms, compiled {_n(compiled['compiled_ms'])} ms per pass after a first call "
                 f"of {_n(compiled['first_call_s'])} s; the first call on a canvas 32 tokens "
                 f"shorter took {_n(compiled['other_length_first_call_ms'])} ms."]
+    return [*out, ""]
+
+
+def _profiles(report: dict[str, Any]) -> list[str]:
+    found = report.get("profile")
+    if not found:
+        return []
+    out = ["### Where the time goes (pyinstrument, shipped default)", "",
+           "Each sample is charged to the innermost function of `code_diffusion` on its stack "
+           "(time inside torch is charged to the engine function that called it) and to the "
+           "library running at that moment.", ""]
+    for name, row in found.items():
+        functions = ", ".join(f"`{f['function']}` {_pct(f['share'])}"
+                              for f in row["by_function"][:6])
+        libraries = ", ".join(f"{lib['library']} {_pct(lib['share'])}"
+                              for lib in row["by_library"])
+        out += [f"- **{name}** ({row['requests']} fills, {_n(row['seconds'])} s): "
+                f"{functions}. By library: {libraries}."]
     return [*out, ""]
 
 

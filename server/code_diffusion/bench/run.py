@@ -30,6 +30,8 @@ class Options:
     timeout: float = 10.0
     workers: int = 2
     workloads: tuple[str, ...] = workloads.WORKLOADS
+    profile: Path | None = None
+    """Profile the shipped default on the line and block workloads; call trees go here."""
     log: Callable[[str], None] = field(default=lambda message: print(message, file=sys.stderr,
                                                                        flush=True))
 
@@ -74,6 +76,8 @@ class Benchmark:
         self.log("one forward pass, configuration by configuration")
         report["pass_costs"] = passes.pass_costs(self.model, self.filler.weights("bfloat16"),
                                                  repeats=5 if opts.quick else 15)
+        if opts.profile is not None:
+            report["profile"] = self._profile(opts.profile)
         self.log("one forward pass under torch.compile")
         report["torch_compile"] = passes.compiled_cost(self.model, repeats=5 if opts.quick else 15)
         if opts.lsp:
@@ -127,6 +131,21 @@ class Benchmark:
                                         self.tokenizer)
         return {"completion_length": lengths, "context": contexts,
                 "max_context": self.model.info.max_context}
+
+    def _profile(self, folder: Path) -> dict[str, Any]:
+        from code_diffusion.bench.profile import profile
+
+        out = {}
+        for name in (LINE, BLOCK):
+            if name not in self.requests:
+                continue
+            requests = self._measured(name)
+            self.log(f"profiling the shipped default: {name} ({len(requests)} requests)")
+            out[name] = {"requests": len(requests), "call_tree": str(folder / f"{name}.txt"),
+                         **profile(lambda rs=requests: [self.filler.fill(r, self.default)
+                                                        for r in rs],
+                                   folder / f"{name}.txt")}
+        return out
 
     async def _through_server(self) -> dict[str, Any]:
         opts, config = self.options, {"debounceMs": 0}

@@ -9,8 +9,9 @@
   from the hole, at a few τ;
 * (d) ``default``: what the language server ships: its default settings (three candidates from
   one batched pass, ranked) and the engine's default sampler options;
-* variants of (d) that change one thing: the block cache toggled (``default+cache`` or
-  ``default-cache``) and the weights in bfloat16 (``default-bf16``).
+* variants of (d) that change one thing: one candidate (``default-1``), the block cache
+  toggled (``default+cache`` or ``default-cache``) and the weights in bfloat16
+  (``default-bf16``).
 
 Every setting is greedy (temperature 0), so a fill is deterministic.
 """
@@ -73,7 +74,7 @@ def shipped_params() -> dict[str, Any]:
 
         params = Settings().generation_params()
     except ImportError:  # the server package is optional for the engine figures
-        params = {"temperature": 0.0, "steps": 32, "max_length": 48, "num_samples": 3,
+        params = {"temperature": 0.0, "steps": 8, "max_length": 48, "num_samples": 3,
                   "use_rewards": True}
     return dict(params)
 
@@ -104,6 +105,8 @@ def settings(thresholds: tuple[float, ...] = THRESHOLDS,
                            options={"cache": "block"}, everywhere=True))
     out.append(Setting("default-bf16", "d", "(d) with bfloat16 weights", params=shipped,
                        precision="bfloat16"))
+    out.append(Setting("default-1", "d", "(d) with 1 candidate", params={**shipped,
+                                                                          "num_samples": 1}))
     return out
 
 

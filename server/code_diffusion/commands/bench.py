@@ -40,6 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "else next to --json)")
     parser.add_argument("--no-lsp", action="store_true",
                         help="skip the language-server figures (cold start, round trip)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the shipped default (pyinstrument, from the test extra) "
+                             "on the line and block workloads; call trees next to --json")
     parser.add_argument("--cold-starts", type=int, default=3, metavar="N",
                         help="server cold starts to take the median of (default 3)")
     return parser
@@ -58,6 +61,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--seed", str(args.seed)]
     if args.no_lsp:
         parts.append("--no-lsp")
+    if args.profile:
+        parts.append("--profile")
     if args.write_docs:
         parts.append("--write-docs")
     return shlex.join(parts)
@@ -68,6 +73,13 @@ def run(args: argparse.Namespace) -> int:
     if requests < 1:
         print("code-diffusion bench: error: --requests must be ≥ 1", file=sys.stderr)
         return 2
+    if args.profile:
+        try:
+            import pyinstrument  # noqa: F401
+        except ImportError:
+            print("code-diffusion bench: error: --profile needs pyinstrument: "
+                  "pip install -e '.[test]'", file=sys.stderr)
+            return 2
     if args.json is None and not args.write_docs:
         print("code-diffusion bench: note: neither --json nor --write-docs: the figures are "
               "only printed", file=sys.stderr)
@@ -79,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     quiet_transformers()
     options = Options(model=args.model, requests=requests, quick=args.quick, seed=args.seed,
                       cold_starts=1 if args.quick else max(1, args.cold_starts),
-                      lsp=not args.no_lsp)
+                      lsp=not args.no_lsp, profile=_profile_dir(args))
     bench = Benchmark(options)
     figures = bench.run()
     images_dir = args.images or (DEFAULT_IMAGES if args.write_docs else
@@ -103,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
                                                         args.docs))
     print(summary(figures))
     return 0
+
+
+def _profile_dir(args: argparse.Namespace) -> Path | None:
+    if not args.profile:
+        return None
+    base = args.json.parent if args.json is not None else Path("runs/bench")
+    return base / "profile"
 
 
 def summary(figures: dict) -> str:

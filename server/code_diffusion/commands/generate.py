@@ -36,7 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sampling.add_argument("--batch-size", type=int, default=4)
     sampling.add_argument("--guidance-scale", type=float, default=1.0)
     sampling.add_argument("--temperature", type=float, default=0.0)
-    sampling.add_argument("--steps", type=int, default=32)
+    sampling.add_argument("--steps", type=int, default=8,
+                          help="most denoising steps (default 8, as the language server)")
     sampling.add_argument("--num-iterations", type=int, default=0)
     sampling.add_argument("--seed", type=int, default=None)
     sampling.add_argument("--no-rewards", action="store_true",

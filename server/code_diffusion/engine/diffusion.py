@@ -82,7 +82,7 @@ class SamplerOptions:
     policy: str = "threshold"
     threshold: float = 0.9
     top_p: float = 1.0
-    cache: str = "none"
+    cache: str = "block"
     """``none``: every pass runs the whole window. ``block``: after a full pass, passes run only
     the hole's columns against the kept keys and values of the context (an approximation;
     models without the capability run every pass in full)."""

@@ -70,7 +70,7 @@ class Settings:
     """Ghost text on or off."""
     temperature: float = _setting(0.0, "a number from 0 to 2", _between(0, 2))
     """Sampling temperature; 0 is greedy."""
-    steps: int = _setting(32, "an integer from 1 to 512", _between(1, 512))
+    steps: int = _setting(8, "an integer from 1 to 512", _between(1, 512))
     """Upper bound on denoising steps."""
     max_length: int = _setting(48, "an integer from 1 to 256", _between(1, 256))
     """Most new tokens in a hole."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     docs = out / "benchmarks.md"
     done = subprocess.run(
-        [sys.executable, "-m", "code_diffusion", "bench", "--quick", "--json",
+        [sys.executable, "-m", "code_diffusion", "bench", "--quick", "--profile", "--json",
          str(out / "out.json"), "--write-docs", "--docs", str(docs), "--images",
          str(out / "images")],
         capture_output=True, text=True, timeout=1800)
@@ -48,6 +49,19 @@ def test_typing_into_a_suggestion_is_served_from_the_last_answer(run):
     assert typing["served_without_model"] == typing["requests"]
     assert typing["continued_the_suggestion"] == typing["requests"]
     assert typing["model_runs"] >= typing["requests"]
+
+
+def test_profile_charges_the_time_to_the_engine(run):
+    figures, docs, _ = run
+    for name in ("line", "block"):
+        found = figures["profile"][name]
+        assert found["requests"] == 3
+        functions = [f["function"] for f in found["by_function"]]
+        assert any(f.startswith("engine.") for f in functions), functions
+        assert 0.99 <= sum(lib["share"] for lib in found["by_library"]) <= 1.01
+        tree = Path(found["call_tree"])
+        assert "fill" in tree.read_text()
+    assert "Where the time goes" in docs.read_text()
 
 
 def test_every_workload_and_sampler_has_its_figures(run):

@@ -98,6 +98,6 @@ def test_unknown_keys_are_listed_and_client_keys_are_not():
 
 def test_generation_params_use_the_request_names():
     assert Settings().generation_params() == {
-        "temperature": 0.0, "steps": 32, "max_length": 48, "num_samples": 3,
+        "temperature": 0.0, "steps": 8, "max_length": 48, "num_samples": 3,
         "use_rewards": True}
 

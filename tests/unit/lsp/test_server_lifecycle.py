@@ -69,10 +69,10 @@ async def test_bad_settings_give_one_message_and_defaults(capabilities):
         for part in ('codeDiffusion.device = "gpu" is not allowed',
                      "codeDiffusion.temperature = 5 is not allowed",
                      "codeDiffusion.steps = 0 is not allowed (use an integer from 1 to 512); "
-                     "using the default 32"):
+                     "using the default 8"):
             assert part in message.message
         assert s.logs("ignoring unknown initializationOptions: bogusKey")
-        assert s.logs('"steps": 32') or s.logs("'steps': 32")
+        assert s.logs('"steps": 8') or s.logs("'steps': 8")
         text = "x = "
         s.open(text)
         result = await s.inline(s.position(text, len(text)))
