@@ -69,6 +69,7 @@ def render(report: dict[str, Any], command: str, images: dict[str, Path], docs: 
         "ratios and counts below, all from this one run. Every fill is greedy (temperature 0).",
         "",
     ]
+    lines += _targets(report)
     lines += _server_section(report)
     lines += _side_by_side(report)
     lines += _scaling(report)
@@ -77,6 +78,57 @@ def render(report: dict[str, Any], command: str, images: dict[str, Path], docs: 
     lines += _images(images, docs)
     lines += _meaning()
     return "\n".join(lines)
+
+
+def _check(rows: list[str], target: str, where: str, value: Any, limit: float,
+           at_most: bool, unit: str = "") -> None:
+    if value is None:
+        rows.append(f"| {target} | {where} | – | not measured |")
+        return
+    met = value <= limit if at_most else value >= limit
+    if met:
+        verdict = "met"
+    elif at_most:
+        verdict = f"missed: {value / limit:.2f}× the limit"
+    else:
+        verdict = f"missed: {value / limit:.0%} of the target"
+    rows.append(f"| {target} | {where} | {_n(float(value), 2)}{unit} | {verdict} |")
+
+
+def _targets(report: dict[str, Any]) -> list[str]:
+    """Each target of the benchmark's brief against this run's figures."""
+    rows = ["### Against the targets", "", "| target | where | measured | verdict |",
+            "|---|---|---|---|"]
+    lsp = report.get("lsp") or {}
+    line, block = lsp.get("line", {}).get("lsp", {}), lsp.get("block", {}).get("lsp", {})
+    _check(rows, "inline line through the server, p50 ≤ 50 ms", "line", line.get("p50"), 50,
+           True, " ms")
+    _check(rows, "inline line through the server, p95 ≤ 120 ms", "line", line.get("p95"), 120,
+           True, " ms")
+    _check(rows, "multi-line (≤ 64 tokens) through the server, p50 ≤ 150 ms", "block",
+           block.get("p50"), 150, True, " ms")
+    for name, workload in report["workloads"].items():
+        ship = workload["samplers"].get("default", {})
+        ratio = report["ratios"][name]
+        metric = workload["quality_metric"]
+        _check(rows, "≥ 3 committed tokens per forward pass (shipped default)", name,
+               ship.get("tokens_per_forward"), 3, False)
+        _check(rows, "(a)/(d) forward passes ≥ 5×", name, ratio["forward_passes"], 5, False, "×")
+        _check(rows, "(a)/(d) wall time (p50) ≥ 4×", name, ratio["wall_time_p50"], 4, False, "×")
+        gap = ratio["quality_default_minus_reference"]
+        if gap is not None:
+            shown = f"{gap:+.3f}" if metric == "edit similarity" else f"{100 * gap:+.1f} points"
+            good = gap >= (-0.01 if metric != "edit similarity" else 0)
+            rows.append(f"| quality of (d) equal to or better than (a) | {name} | {shown} "
+                        f"({metric}) | {'met' if good else 'missed'} |")
+    for name, row in lsp.items():
+        _check(rows, "server round trip ≤ 1.05 × the direct call (p50)", name,
+               row.get("lsp_over_direct"), 1.05, True, "×")
+    _check(rows, "`initialize` ≤ 1.5 × a bare pygls server", "cold start",
+           report.get("initialize_over_bare"), 1.5, True, "×")
+    _check(rows, "first completion ≤ 2 s after start", "cold start",
+           report.get("first_completion_ms"), 2000, True, " ms")
+    return [*rows, ""]
 
 
 def _server_section(report: dict[str, Any]) -> list[str]:
