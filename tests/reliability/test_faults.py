@@ -27,16 +27,41 @@ def assert_failed_alone(answer: dict) -> None:
         assert answer["result"]["items"] == [], answer
 
 
+TEXT = "def f(x):\n    return "
+
+
+class Edits:
+    """Each request after a document's first follows an edit after the cursor, so that it runs
+    the model (an unchanged document would be answered from the last answer, with no fill)."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.versions: dict[str, int] = {}
+
+    def touch(self, uri: str) -> None:
+        version = self.versions.get(uri, 0) + 1
+        self.versions[uri] = version
+        if version == 1:
+            self.server.open(uri, TEXT)
+        else:
+            self.server.replace(uri, TEXT + "\n" + "#" * version, version)
+
+    def inline(self, uri: str) -> dict:
+        self.touch(uri)
+        return self.server.inline(uri, 1, 11)
+
+
 def test_an_exception_in_the_worker_fails_that_request_only():
     server = started(PROBE, env={FAIL_FILLS: "2,5,6,7"})
+    a, b = "file:///faults/a.py", "file:///faults/b.py"
+    edits = Edits(server)
     try:
         server.wait_state("ready", LOAD_TIMEOUT)
-        for name in ("a", "b"):
-            server.open(f"file:///faults/{name}.py", "def f(x):\n    return ")
-        assert "result" in server.inline("file:///faults/a.py", 1, 11)  # fill 1
+        assert "result" in edits.inline(a)  # fill 1
         # Fill 2 raises while fill 3 (another document) waits behind it.
         first = server.new_id()
-        for msg_id, uri in ((first, "file:///faults/a.py"), (first + 100, "file:///faults/b.py")):
+        for msg_id, uri in ((first, a), (first + 100, b)):
+            edits.touch(uri)
             server.send({"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion",
                          "params": {"textDocument": {"uri": uri},
                                     "position": {"line": 1, "character": 11},
@@ -49,12 +74,12 @@ def test_an_exception_in_the_worker_fails_that_request_only():
         reported = [s for s in server.statuses() if "InjectedFault" in (s["message"] or "")]
         assert reported and reported[0]["state"] in ("ready", "busy")
         assert "the last request failed" in reported[0]["message"]
-        assert "result" in server.inline("file:///faults/a.py", 1, 11)  # fill 4
+        assert "result" in edits.inline(a)  # fill 4
         assert command(server, "codeDiffusion.status")["message"] is None
         # Three failures in a row do not wear the worker out.
         for _ in range(3):
-            assert_failed_alone(server.inline("file:///faults/b.py", 1, 11))
-        assert "result" in server.inline("file:///faults/b.py", 1, 11)  # fill 8
+            assert_failed_alone(edits.inline(b))
+        assert "result" in edits.inline(b)  # fill 8
         counters = command(server, COUNTERS)
         assert counters["fills"] == 8 and counters["maxConcurrentFills"] == 1
         assert server.process.poll() is None
