@@ -1,5 +1,5 @@
 """Load: the typing storm and the long session, shortened to a few seconds with the same
-invariants, and at full size (20 s storm, 10,000-request session: about 8 minutes together),
+invariants, and at full size (20 s storm, 10,000-request session: a few minutes together),
 the ``slow`` tests below; ``python -m code_diffusion.reliability storm|session`` prints their
 figures and docs/reliability.md has them. ``-m "not slow"`` leaves the full sizes out.
 """
