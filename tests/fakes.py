@@ -18,6 +18,7 @@ from typing import Any
 
 from code_diffusion.engine.errors import GenerationCancelled, GenerationError, ModelLoadError
 from code_diffusion.engine.interface import ModelInfo, SampleStep
+from code_diffusion.engine.languages import closers_end, with_closers
 from code_diffusion.engine.types import Candidate, GenerationRequest
 
 FAKE_INFO = ModelInfo(name="fake-diffusion", family="fake", device="cpu", precision="float32")
@@ -79,7 +80,8 @@ class FakeGenerator:
     def fill(self, text: str, start: int, end: int | None = None, *,
              language: str | None = None, specification: str = "", hole: str = "auto",
              on_step: Callable[[SampleStep], None] | None = None,
-             should_stop: Callable[[], bool] | None = None, **params: Any) -> FakeFillResult:
+             should_stop: Callable[[], bool] | None = None, closers: bool = False,
+             **params: Any) -> FakeFillResult:
         end = start if end is None else end
         request = GenerationRequest(language=language, specification=specification, **params)
         call = FakeCall(text, start, end, language, specification, hole, params)
@@ -100,8 +102,10 @@ class FakeGenerator:
                 raise GenerationCancelled("generation cancelled between denoising steps")
         if self.fail_with is not None:
             raise self.fail_with
+        edit_end = closers_end(text, end) if closers and end == start else end
+        texts = tuple(with_closers(t, text[end:edit_end]) for t in texts)
         candidates = tuple(Candidate(text=t, score=1.0 - i / 10) for i, t in enumerate(texts))
-        return FakeFillResult(candidates, start, end, request.steps,
+        return FakeFillResult(candidates, start, edit_end, request.steps,
                               (time.perf_counter() - began) * 1000)
 
 

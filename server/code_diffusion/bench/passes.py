@@ -50,7 +50,11 @@ def _canvas(denoiser: Any, rows: int, length: int) -> tuple[torch.Tensor, torch.
 
 def configurations(model: Any, bf16: Any | None, rows: int, length: int
                    ) -> list[tuple[str, Callable[[], Any]]]:
-    from code_diffusion.engine.adapters.masked_lm import BlockCache
+    from code_diffusion.engine.adapters.masked_lm import (
+        BlockCache,
+        has_positional_head,
+        head_logits,
+    )
 
     denoiser = model.denoiser
     ids, where, start = _canvas(denoiser, rows, length)
@@ -59,9 +63,9 @@ def configurations(model: Any, bf16: Any | None, rows: int, length: int
         ("transformers forward, logits at every position",
          lambda: hf(input_ids=ids).logits),
     ]
-    if type(hf).__name__ == "ModernBertForMaskedLM":
+    if has_positional_head(hf):
         out.append(("logits only at the masked positions",
-                    lambda: hf.decoder(hf.head(hf.model(input_ids=ids).last_hidden_state[where]))))
+                    lambda: head_logits(hf, ids, where)))
     out.append(("lean encoder path, masked positions only",
                 lambda: denoiser.logits_at(ids, where)))
     if getattr(denoiser, "supports_block_cache", False):

@@ -6,19 +6,21 @@ filled hole maps back onto the buffer as one edit. Nothing here runs a model or 
 language server calls :func:`available_actions` to list what applies and :func:`plan_action` to
 compute the plan it hands to the generator.
 
-Offsets are Python ``str`` (code point) offsets. Lines end with ``\\n``, ``\\r\\n`` or ``\\r`` as
-in LSP.
+Offsets are Python ``str`` (code point) offsets; lines are read with
+:class:`~code_diffusion.engine.text.Lines`, comments with the language table
+(:mod:`~code_diffusion.engine.languages`) and Python structure with
+:mod:`~code_diffusion.engine.syntax`.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache, lru_cache
 from typing import Any
 
 from code_diffusion.engine import syntax
+from code_diffusion.engine.languages import comment_markers
+from code_diffusion.engine.text import Lines
 
 GENERATE = "generateFromComment"
 FILL_BODY = "fillBody"
@@ -30,13 +32,6 @@ ACTIONS = (GENERATE, FILL_BODY, REGENERATE, REPAIR)
 REPAIR_REACH = 2
 """How many lines away from the range a syntax error may be and still be offered for repair."""
 
-_HASH = ("#",)
-_LINE_COMMENTS: dict[str, tuple[str, ...]] = {
-    "python": _HASH, "shellscript": _HASH, "ruby": _HASH, "yaml": _HASH, "toml": _HASH,
-    "r": _HASH, "perl": _HASH, "makefile": _HASH, "dockerfile": _HASH, "coffeescript": _HASH,
-    "lua": ("--",), "sql": ("--",), "haskell": ("--",),
-}
-_C_LIKE = ("//", "/*", "*/", "*")
 _STUB_LINE = re.compile(r"^(pass|\.\.\.)?\s*(#.*)?$")
 
 
@@ -56,8 +51,8 @@ class ActionPlan:
     """Start of the hole in ``text``."""
     end: int
     """End of the hole in ``text`` (equal to ``start`` for an insertion)."""
-    hole: str
-    """The generator's hole kind: ``block`` or ``span``."""
+    kind: str
+    """The hole's kind for the generator: ``block`` or ``span``."""
     specification: str
     """The natural-language intent (a comment, a docstring or a TODO), or ``""``."""
     edit_start: int
@@ -72,48 +67,6 @@ class ActionPlan:
     def edit(self, candidate: str) -> tuple[int, int, str]:
         """The buffer span ``(start, end)`` to replace and its new text, for ``candidate``."""
         return self.edit_start, self.edit_end, self.before + candidate + self.after
-
-
-class Lines:
-    """Line starts and ends of a text, with LSP's line terminators."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def row(self, offset: int) -> int:
-        """The 0-based line that holds ``offset``."""
-        return bisect_right(self.starts, offset) - 1
-
-    def start(self, row: int) -> int:
-        return self.starts[row]
-
-    def end(self, row: int) -> int:
-        """Offset of the end of ``row``'s content (before its line terminator)."""
-        if row + 1 >= len(self.starts):
-            return len(self.text)
-        end = self.starts[row + 1]
-        while end > self.starts[row] and self.text[end - 1] in "\r\n":
-            end -= 1
-        return end
-
-    def content(self, row: int) -> str:
-        return self.text[self.start(row):self.end(row)]
-
-    def indent(self, row: int) -> str:
-        line = self.content(row)
-        return line[: len(line) - len(line.lstrip(" \t"))]
-
-    def is_blank(self, row: int) -> bool:
-        return not self.content(row).strip()
-
-    @property
-    def newline(self) -> str:
-        match = re.search(r"\r\n|\r|\n", self.text)
-        return match.group() if match else "\n"
 
 
 def available_actions(text: str, start: int, end: int, language: str | None) -> list[str]:
@@ -148,20 +101,14 @@ def plan_action(action: str, text: str, start: int, end: int,
 # -- Generate from comment -------------------------------------------------------------------
 
 
-def _comment_markers(language: str | None) -> tuple[str, ...]:
-    if language is None:
-        return ("#", "//")
-    return _LINE_COMMENTS.get(language, _C_LIKE)
-
-
 def _is_comment(lines: Lines, row: int, language: str | None) -> bool:
     stripped = lines.content(row).lstrip()
-    return bool(stripped) and stripped.startswith(_comment_markers(language))
+    return bool(stripped) and stripped.startswith(comment_markers(language))
 
 
 def _strip_comment(line: str, language: str | None) -> str:
     stripped = line.strip()
-    for marker in sorted(_comment_markers(language), key=len, reverse=True):
+    for marker in sorted(comment_markers(language), key=len, reverse=True):
         if stripped.startswith(marker):
             stripped = stripped[len(marker):]
             break
@@ -184,18 +131,18 @@ def _comment_block(lines: Lines, row: int, language: str | None) -> tuple[int, i
 
 def _docstring_block(lines: Lines, row: int, language: str | None) -> tuple[int, int, str] | None:
     """A Python string statement at ``row`` or ending just above it: ``(first, last, text)``."""
-    tree = _python_tree(lines.text) if language == "python" else None
+    tree = syntax.parse(lines.text, "python") if language == "python" else None
     if tree is None:
         return None
     above = row - 1 if row > 0 and lines.is_blank(row) else row
-    for node in _walk(tree.root_node):
+    for node in syntax.walk(tree.root_node):
         if node.type != "expression_statement" or node.named_child_count != 1:
             continue
         string = node.named_children[0]
         if string.type == "string" and node.start_point[0] <= above <= node.end_point[0]:
             if above != row and node.end_point[0] != above:
                 continue
-            return node.start_point[0], node.end_point[0], _string_content(string)
+            return node.start_point[0], node.end_point[0], syntax.string_content(string)
     return None
 
 
@@ -250,7 +197,7 @@ def _plan_fill_body(text: str, start: int, end: int, language: str | None) -> Ac
 
 def _python_stub_body(text: str, offset: int) -> ActionPlan | None:
     """The body of the innermost def/class around ``offset`` when it is a stub."""
-    tree = _python_tree(text)
+    tree = syntax.parse(text, "python")
     if tree is None:
         return None
     lines = Lines(text)
@@ -269,7 +216,7 @@ def _enclosing_definitions(root: Any, lines: Lines, row: int) -> list[Any]:
     first. The body is taken by indentation, since a body that is only a comment is not part
     of the definition's node in tree-sitter's tree."""
     found = []
-    for node in _walk(root):
+    for node in syntax.walk(root):
         if node.type not in ("function_definition", "class_definition"):
             continue
         if node.start_point[0] <= row <= _body_last_row(node, lines):
@@ -302,14 +249,14 @@ def _stub_span(node: Any, lines: Lines) -> tuple[int, int, str] | None:
     colon = _colon(node)
     if colon is None:
         return None
-    body_start = _char_offset(lines.text, colon.end_byte)
+    body_start = syntax.char_offset(lines.text, colon.end_byte)
     spec = ""
     block = node.child_by_field_name("body")
     first = block.named_children[0] if block is not None and block.named_children else None
     if first is not None and first.type == "expression_statement" and \
             first.named_children and first.named_children[0].type == "string":
-        spec = _string_content(first.named_children[0])
-        body_start = _char_offset(lines.text, first.end_byte)
+        spec = syntax.string_content(first.named_children[0])
+        body_start = syntax.char_offset(lines.text, first.end_byte)
     body_end = lines.end(_body_last_row(node, lines))
     rest = lines.text[body_start:body_end]
     statements = [line.strip() for line in rest.splitlines() if line.strip()]
@@ -338,7 +285,7 @@ def _braced_todo_body(text: str, offset: int, language: str | None) -> ActionPla
         return None
     inner = text[open_at + 1:close_at]
     lines = [line.strip() for line in inner.splitlines() if line.strip()]
-    markers = _comment_markers(language)
+    markers = comment_markers(language)
     if not lines or not all(line.startswith(markers) for line in lines):
         return None
     todos = [line for line in lines if "TODO" in line]
@@ -379,40 +326,3 @@ def _plan_repair(text: str, start: int, end: int, language: str | None) -> Actio
     begin = lines.start(row_from) + len(lines.indent(row_from))
     finish = max(begin, lines.end(row_to))
     return ActionPlan(REPAIR, text, begin, finish, "span", "", begin, finish)
-
-
-# -- tree-sitter helpers -------------------------------------------------------------------------
-
-
-@cache
-def _python_parser() -> Any | None:
-    try:
-        import tree_sitter
-        import tree_sitter_python
-    except ImportError:
-        return None
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_python.language()))
-
-
-@lru_cache(maxsize=4)
-def _python_tree(text: str) -> Any | None:
-    parser = _python_parser()
-    return None if parser is None else parser.parse(text.encode("utf-8"))
-
-
-def _walk(node: Any):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _char_offset(text: str, byte_offset: int) -> int:
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
-
-
-def _string_content(string: Any) -> str:
-    parts = [c.text.decode("utf-8", errors="replace") for c in string.children
-             if c.type == "string_content"]
-    return "".join(parts).strip()

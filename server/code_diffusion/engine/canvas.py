@@ -13,30 +13,18 @@ different candidates even when sampling greedily.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 
+from code_diffusion.engine.adapters.base import Denoiser
+from code_diffusion.engine.languages import comment_block
+from code_diffusion.engine.options import SamplerOptions
+from code_diffusion.engine.sampling import CommitPolicy, trailing_fill
 from code_diffusion.engine.types import Candidate, GenerationRequest
 
-if TYPE_CHECKING:
-    from code_diffusion.engine.adapters.base import Denoiser
-    from code_diffusion.engine.diffusion import SamplerOptions
-
-LINE_CANVAS, BLOCK_CANVAS = 24, 64
 LADDER = (1.0, 0.5, 0.75, 0.35, 0.6, 0.85, 0.25, 0.45)
-COMMENT_PREFIX = {
-    "python": "#", "shellscript": "#", "ruby": "#", "perl": "#", "r": "#", "yaml": "#",
-    "toml": "#", "lua": "--", "sql": "--", "haskell": "--",
-}
 PREFIX_SHARE = 0.75
 """Share of the context budget the prefix gets when both sides are longer than the window."""
-
-
-def comment_block(specification: str, language: str | None) -> str:
-    """The specification as comment lines in ``language`` (``//`` where unknown but C-like)."""
-    mark = COMMENT_PREFIX.get(language or "python", "//")
-    return "".join(f"{mark} {line}".rstrip() + "\n" for line in specification.splitlines())
 
 
 def line_end_tokens(denoiser: Denoiser) -> frozenset[int]:
@@ -64,15 +52,6 @@ class Layout:
     guided: bool
 
 
-def canvas_length(request: GenerationRequest, opts: SamplerOptions) -> int:
-    if opts.canvas_length is not None:
-        return max(1, opts.canvas_length)
-    if not opts.length_control:
-        return request.max_length
-    default = LINE_CANVAS if opts.hole == "line" else BLOCK_CANVAS
-    return min(request.max_length, default)
-
-
 def build_canvas(denoiser: Denoiser, request: GenerationRequest,
                  opts: SamplerOptions) -> CanvasTemplate:
     """Tokenise the request and lay out the window around the hole."""
@@ -80,7 +59,7 @@ def build_canvas(denoiser: Denoiser, request: GenerationRequest,
     code = request.partial_code
     prefix, suffix = (code.prefix, code.suffix) if code else ("", "")
     spec = denoiser.encode(comment_block(request.specification, request.language))
-    n = canvas_length(request, opts)
+    n = opts.slots(request.max_length)
     window = min(denoiser.max_context, opts.window or denoiser.max_context)
     budget = max(8, window - n - len(spec) - 2)
     # Tokenise only the characters that can fit (about 8 per token is generous for code).
@@ -95,13 +74,12 @@ def build_canvas(denoiser: Denoiser, request: GenerationRequest,
     spec_start = len(left)
     left += spec + prefix_ids[len(prefix_ids) - prefix_keep :]
     right = suffix_ids[:suffix_keep] + ([ids.eos] if file_end and ids.eos is not None else [])
-    if denoiser.alignment == "shifted" and not left:
-        raise ValueError("a shifted-logit model needs a token before the hole and has no BOS")
-    ladder = (denoiser.trailing_pad and opts.length_control and opts.canvas_length is None)
+    denoiser.check_context(left)
+    ladder = denoiser.trailing_pad and opts.ladder
     lengths = [max(2, round(n * LADDER[r % len(LADDER)])) if ladder else n
                for r in range(request.num_samples)]
     pad_ok = opts.length_control and ids.pad is not None
-    cut = line_end_tokens(denoiser) if opts.hole == "line" else frozenset()
+    cut = line_end_tokens(denoiser) if opts.sampled_kind == "line" else frozenset()
     eos_ok = not suffix and ids.eos is not None and opts.length_control
     if eos_ok:
         cut = cut | {ids.eos}
@@ -125,8 +103,8 @@ class CanvasTemplate:
         lay, ids = self.layout, self.denoiser.ids
         width = max(lay.lengths)
         filler = ids.pad if ids.pad is not None else ids.mask
-        hole = [[ids.mask] * lay.lengths[r] + [filler] * (width - lay.lengths[r]) for r in rows]
-        tensor = torch.tensor([lay.left + h + lay.right for h in hole], dtype=torch.long,
+        slots = [[ids.mask] * lay.lengths[r] + [filler] * (width - lay.lengths[r]) for r in rows]
+        tensor = torch.tensor([lay.left + h + lay.right for h in slots], dtype=torch.long,
                               device=self.denoiser.device)
         return Canvas(self.denoiser, lay, tensor, len(lay.left), width)
 
@@ -135,7 +113,7 @@ class CanvasTemplate:
         single = Canvas(self.denoiser, self.layout, chunk.ids[row : row + 1].clone(),
                         chunk.start, chunk.width)
         single.confidence = chunk.confidence[row : row + 1].clone()
-        real = [i for i, t in enumerate(single.hole_tokens(0)) if t not in single.skip_ids]
+        real = [i for i, t in enumerate(single.slot_tokens(0)) if t not in single.skip_ids]
         if real:
             count = max(1, int(len(real) * share))
             scores = single.confidence[0, real]
@@ -164,22 +142,20 @@ class Canvas:
         return self.layout.guided
 
     @property
-    def allow_pad(self) -> bool:
-        return self.layout.allow_pad
-
-    @property
-    def allow_eos(self) -> bool:
-        return self.layout.allow_eos
-
-    @property
-    def cut_tokens(self) -> frozenset[int]:
-        return self.layout.cut_tokens
-
-    @property
     def pad_id(self) -> int | None:
         return self.denoiser.ids.pad
 
-    @property
+    def suppressed(self) -> list[int | None]:
+        """Tokens no slot may take: ``[MASK]``, ``[BOS]``, and ``[PAD]`` / ``[EOS]`` unless the
+        layout lets the completion end early."""
+        ids = self.denoiser.ids
+        never = [ids.mask, ids.bos]
+        if not self.layout.allow_pad:
+            never.append(ids.pad)
+        if not self.layout.allow_eos:
+            never.append(ids.eos)
+        return never
+
     def end_tokens(self) -> torch.Tensor:
         """``[PAD]`` and ``[EOS]``: the tokens that end a completion."""
         ids = [t for t in (self.denoiser.ids.pad, self.denoiser.ids.eos) if t is not None]
@@ -189,12 +165,13 @@ class Canvas:
     def skip_ids(self) -> set[int | None]:
         return {self.denoiser.ids.pad, self.denoiser.ids.eos}
 
-    def hole(self) -> torch.Tensor:
+    def slots(self) -> torch.Tensor:
+        """The hole's slots of every row (a view of ``ids``)."""
         return self.ids[:, self.start : self.start + self.width]
 
     def masked_positions(self) -> torch.Tensor:
         where = torch.zeros_like(self.ids, dtype=torch.bool)
-        where[:, self.start : self.start + self.width] = self.hole() == self.denoiser.ids.mask
+        where[:, self.start : self.start + self.width] = self.slots() == self.denoiser.ids.mask
         return where
 
     def unconditional_ids(self) -> torch.Tensor:
@@ -208,20 +185,49 @@ class Canvas:
         self.ids[row, positions] = tokens.to(self.ids.device)
         self.confidence[row, positions - self.start] = confidence.cpu()
 
+    def commit_step(self, where: torch.Tensor, tokens: torch.Tensor, confidence: torch.Tensor,
+                    policy: CommitPolicy, steps_left: int) -> None:
+        """Commit the slots ``policy`` picks in each row (``where``, ``tokens`` and
+        ``confidence`` as one step drew them), then end rows early where the rest of the hole
+        is past the completion (see :func:`trailing_fill`).
+
+        An end token (``[PAD]``, ``[EOS]``) is only committed at the leftmost masked slot: the
+        completion's length is decided left to right. Otherwise the far end of a canvas, where
+        ``[PAD]`` is the most confident guess, fills first and the pads creep left until the
+        hole is empty.
+        """
+        enders = self.end_tokens()
+        offset = 0
+        for row in range(self.ids.shape[0]):
+            positions = where[row].nonzero().squeeze(-1)
+            count = positions.numel()
+            if count == 0:
+                continue
+            eligible = confidence[offset : offset + count].clone()
+            ends = torch.isin(tokens[offset : offset + count], enders)
+            ends[0] = False  # the leftmost masked slot may end the completion
+            eligible[ends] = -1.0
+            picked = policy(eligible, steps_left)
+            self.commit(row, positions[picked], tokens[offset + picked],
+                        confidence[offset + picked])
+            filled = trailing_fill(self.slot_tokens(row), self.pad_id, self.layout.cut_tokens)
+            self.fill_pad(row, filled)
+            offset += count
+
     def fill_pad(self, row: int, slots: list[int]) -> None:
         if slots and self.pad_id is not None:
             self.ids[row, [self.start + s for s in slots]] = self.pad_id
 
-    def hole_tokens(self, row: int) -> list[int | None]:
+    def slot_tokens(self, row: int) -> list[int | None]:
         mask = self.denoiser.ids.mask
-        return [None if t == mask else t for t in self.hole()[row].tolist()]
+        return [None if t == mask else t for t in self.slots()[row].tolist()]
 
     def masked_counts(self) -> list[int]:
-        return (self.hole() == self.denoiser.ids.mask).sum(-1).tolist()
+        return (self.slots() == self.denoiser.ids.mask).sum(-1).tolist()
 
     def _real(self, row: int) -> tuple[list[int], list[float]]:
         tokens, conf = [], []
-        for index, token in enumerate(self.hole_tokens(row)):
+        for index, token in enumerate(self.slot_tokens(row)):
             if token is None or token in self.skip_ids:
                 continue
             tokens.append(token)

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import torch
 
 from code_diffusion.engine.adapters.base import Denoiser
+from code_diffusion.engine.adapters.masked_lm import BlockCache
 from code_diffusion.engine.canvas import Canvas, build_canvas
 from code_diffusion.engine.errors import GenerationCancelled, InvalidRequestError
-from code_diffusion.engine.interface import ModelInfo, SampleStep
+from code_diffusion.engine.interface import ModelAdapter, ModelInfo, SampleStep
+from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.sampling import (
-    CommitPolicy,
     LogitsProcessorList,
     SuppressTokens,
     TemperatureWarper,
@@ -31,7 +30,6 @@ from code_diffusion.engine.sampling import (
     classifier_free_guidance,
     draw,
     make_policy,
-    trailing_fill,
 )
 from code_diffusion.engine.types import Candidate, GenerationRequest, PartialCode
 
@@ -67,35 +65,12 @@ def torch_threads(count: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@dataclass(frozen=True)
-class SamplerOptions:
-    """Engine options that are not request parameters: how the hole is shaped and committed."""
+class CodeDiffusion(ModelAdapter):
+    """A :class:`~code_diffusion.engine.interface.CodeGenerationModel` over a denoiser.
 
-    hole: str = "auto"
-    """``line`` (cut at the first line end), ``block``, ``span`` or ``auto`` (the caller has no
-    idea: a line canvas when the hole sits mid-line, a block canvas otherwise)."""
-    length_control: bool = True
-    """Trim unused slots (``[PAD]``). False: a fixed canvas of ``max_length`` slots that must all
-    be filled with real tokens (the usual setting of published infill numbers)."""
-    canvas_length: int | None = None
-    """Force the canvas length (for an oracle-length evaluation)."""
-    policy: str = "threshold"
-    threshold: float = 0.9
-    top_p: float = 1.0
-    cache: str = "block"
-    """``none``: every pass runs the whole window. ``block``: after a full pass, passes run only
-    the hole's columns against the kept keys and values of the context (an approximation;
-    models without the capability run every pass in full)."""
-    cache_refresh: int = 0
-    """With ``cache="block"``: a full pass every this many passes (0: only the first)."""
-    window: int | None = None
-    """Most tokens of the canvas (context and hole); ``None``: the model's whole window."""
-    should_stop: Any = None
-    """A callable checked between steps; True stops with :class:`GenerationCancelled`."""
-
-
-class CodeDiffusion:
-    """A :class:`~code_diffusion.engine.interface.CodeGenerationModel` over a denoiser."""
+    ``generate`` and ``sample`` (from :class:`ModelAdapter`) build the request once and run
+    :meth:`stream`; the generator calls :meth:`stream` with the request it built.
+    """
 
     def __init__(self, denoiser: Denoiser, info: ModelInfo) -> None:
         self.denoiser = denoiser
@@ -103,28 +78,18 @@ class CodeDiffusion:
         self.threads = pass_threads(denoiser)
         """Intra-op threads of each forward pass (see :func:`pass_threads`)."""
 
-    # -- the interface ---------------------------------------------------------------------
-    def generate(self, specification: str, language: str | None = None,
-                 partial_code: PartialCode | str | None = None, *,
-                 sampler: SamplerOptions | None = None, **params: Any) -> list[Candidate]:
-        """The final ``num_samples`` candidates, best first by mean confidence."""
-        steps = self.sample(specification, language, partial_code, sampler=sampler, **params)
-        (last,) = deque(steps, maxlen=1)
-        return list(last.candidates)
+    def stream(self, request: GenerationRequest,
+               options: SamplerOptions) -> Iterator[SampleStep]:
+        """Yield the state after every denoising step; the last one carries the candidates,
+        best first by mean confidence. Closing the iterator between steps stops the work."""
+        return self._run(request, options)
 
-    def sample(self, specification: str, language: str | None = None,
-               partial_code: PartialCode | str | None = None, *,
-               sampler: SamplerOptions | None = None, **params: Any) -> Iterator[SampleStep]:
-        """Yield the state after every denoising step; the last one carries the candidates.
-        Closing the iterator between steps stops the work."""
-        request = GenerationRequest(specification=specification, language=language,
-                                    partial_code=partial_code, **params)
-        return self._run(request, sampler or SamplerOptions())
-
-    def generate_code(self, specification, language="python", partial_code=None,
-                      max_length=512, num_samples=5, guidance_scale=1.5, temperature=0.7,
-                      batch_size=4, precision="float32", device=None, use_rewards=True,
-                      num_iterations=1):
+    def generate_code(self, specification: str, language: str = "python",
+                      partial_code: PartialCode | str | None = None, max_length: int = 512,
+                      num_samples: int = 5, guidance_scale: float = 1.5,
+                      temperature: float = 0.7, batch_size: int = 4,
+                      precision: str = "float32", device: str | None = None,
+                      use_rewards: bool = True, num_iterations: int = 1) -> list[str]:
         """The legacy entry point, with exactly its historical signature and defaults.
         Returns the candidates' texts, best first."""
         params = dict(max_length=max_length, num_samples=num_samples,
@@ -186,61 +151,21 @@ class CodeDiffusion:
                     uncond = scorers[1](chunk.unconditional_ids(), where)
                     logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
                 tokens, confidence = draw(processors(logits), request.temperature, generator)
-                self._commit(chunk, where, tokens, confidence, policy,
-                             request.steps - step + 1)
+                chunk.commit_step(where, tokens, confidence, policy, request.steps - step + 1)
             chunk.passes += 1
             yield step
 
     def _scorer(self, chunk: Canvas, opts: SamplerOptions):
         """``(ids, where) -> logits`` for one branch of the chunk, with its own block cache
         when ``opts.cache`` asks for one and the denoiser has the capability."""
-        if opts.cache not in ("none", "block"):
-            raise InvalidRequestError("cache", f"cache must be 'none' or 'block', got "
-                                               f"{opts.cache!r}")
         if opts.cache == "none" or not getattr(self.denoiser, "supports_block_cache", False):
             return self.denoiser.logits_at
-        from code_diffusion.engine.adapters.masked_lm import BlockCache
-
         cache = BlockCache(chunk.start, chunk.start + chunk.width, max(0, opts.cache_refresh))
         return lambda ids, where: self.denoiser.cached_logits_at(ids, where, cache)
 
-    @staticmethod
-    def _commit(chunk: Canvas, where: torch.Tensor, tokens: torch.Tensor,
-                confidence: torch.Tensor, policy: CommitPolicy, steps_left: int) -> None:
-        """Commit the slots ``policy`` picks in each row, then end rows early where the rest of
-        the hole is past the completion (see :func:`trailing_fill`).
-
-        An end token (``[PAD]``, ``[EOS]``) is only committed at the leftmost masked slot: the
-        completion's length is decided left to right. Otherwise the far end of a canvas, where
-        ``[PAD]`` is the most confident guess, fills first and the pads creep left until the
-        hole is empty.
-        """
-        offset = 0
-        for row in range(chunk.ids.shape[0]):
-            positions = where[row].nonzero().squeeze(-1)
-            count = positions.numel()
-            if count == 0:
-                continue
-            eligible = confidence[offset : offset + count].clone()
-            ends = torch.isin(tokens[offset : offset + count], chunk.end_tokens)
-            ends[0] = False  # the leftmost masked slot may end the completion
-            eligible[ends] = -1.0
-            picked = policy(eligible, steps_left)
-            chunk.commit(row, positions[picked], tokens[offset + picked],
-                         confidence[offset + picked])
-            filled = trailing_fill(chunk.hole_tokens(row), chunk.pad_id, chunk.cut_tokens)
-            chunk.fill_pad(row, filled)
-            offset += count
-
     def _processors(self, request: GenerationRequest, opts: SamplerOptions,
                     chunk: Canvas) -> LogitsProcessorList:
-        ids = self.denoiser.ids
-        never = [ids.mask, ids.bos]
-        if not chunk.allow_pad:
-            never.append(ids.pad)
-        if not chunk.allow_eos:
-            never.append(ids.eos)
-        processors = LogitsProcessorList([SuppressTokens(never)])
+        processors = LogitsProcessorList([SuppressTokens(chunk.suppressed())])
         if request.temperature > 0:
             processors.append(TemperatureWarper(request.temperature))
             if opts.top_p < 1:

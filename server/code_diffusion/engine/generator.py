@@ -1,10 +1,11 @@
 """``CodeGenerator``: from a buffer and a hole to ranked candidates, through the interface only.
 
-It builds the request (prefix and suffix around the hole; the model's own window is cut from
-them), calls the model through :class:`CodeGenerationModel` (never a concrete class's private
-API), post-processes (cut at the hole's end, drop text that repeats the suffix) and, with
-``use_rewards``, scores and ranks. When no candidate passes, it raises
-:class:`GenerationError` listing each candidate's failed checks.
+It builds the request and the :class:`~code_diffusion.engine.options.SamplerOptions` once
+(prefix and suffix around the hole; the model's own window is cut from them), streams them
+through the adapter's :meth:`~code_diffusion.engine.interface.ModelAdapter.stream` (the same
+call for every adapter), post-processes (cut at the hole's end, drop text that repeats the
+suffix, carry auto-closed characters once) and, with ``use_rewards``, scores and ranks. When no
+candidate passes, it raises :class:`GenerationError` listing each candidate's failed checks.
 """
 
 from __future__ import annotations
@@ -14,19 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from code_diffusion.engine.adapters import as_code_generation_model
-from code_diffusion.engine.canvas import LINE_CANVAS
-from code_diffusion.engine.diffusion import CodeDiffusion, SamplerOptions
+from code_diffusion.engine.adapt import as_code_generation_model
 from code_diffusion.engine.errors import (
     GenerationCancelled,
     GenerationError,
     InvalidRequestError,
 )
-from code_diffusion.engine.interface import CodeGenerationModel, ModelInfo, SampleStep
+from code_diffusion.engine.interface import (
+    CodeGenerationModel,
+    ModelAdapter,
+    ModelInfo,
+    SampleStep,
+)
+from code_diffusion.engine.languages import closers_end, with_closers
+from code_diffusion.engine.options import HOLE_KINDS, SamplerOptions
 from code_diffusion.engine.rewards import Hole, score, trim
 from code_diffusion.engine.types import Candidate, GenerationRequest, PartialCode
 
-HOLE_KINDS = ("auto", "line", "block", "span")
 BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", "do", "then")
 
 
@@ -39,6 +44,7 @@ class FillResult:
     ones that failed, each with its ``problems``."""
     start: int
     end: int
+    """With ``closers``, past the auto-closed characters the candidates carry."""
     kind: str
     """The hole's shape as used: ``line``, ``block`` or ``span``."""
     forward_passes: int
@@ -79,7 +85,7 @@ class CodeGenerator:
     """Fills holes in buffers with any model the adapter layer accepts."""
 
     def __init__(self, model: CodeGenerationModel | Any) -> None:
-        self.model: CodeGenerationModel = as_code_generation_model(model)
+        self.model: ModelAdapter = as_code_generation_model(model)
 
     @property
     def info(self) -> ModelInfo:
@@ -88,15 +94,20 @@ class CodeGenerator:
     def fill(self, text: str, start: int, end: int | None = None, *,
              language: str | None = None, specification: str = "", hole: str = "auto",
              length_control: bool = True, canvas_length: int | None = None,
+             sampler: SamplerOptions | None = None, closers: bool = False,
              on_step: Callable[[SampleStep], None] | None = None,
              should_stop: Callable[[], bool] | None = None, require_passing: bool = True,
              **params: Any) -> FillResult:
         """Fill ``text[start:end]`` (an insertion at ``start`` when ``end`` is None).
 
-        ``params`` are :class:`GenerationRequest` fields. Raises
-        :class:`GenerationCancelled` when ``should_stop()`` turns true between steps, and
-        :class:`GenerationError` with every candidate's failed checks when none passes (unless
-        ``require_passing`` is false: then the result holds them, each with its problems).
+        ``hole`` is the hole's kind (``auto``, ``line``, ``block``, ``span``); ``params`` are
+        :class:`GenerationRequest` fields and ``sampler`` the base :class:`SamplerOptions` (the
+        hole's kind, size and canvas rules are set here from the buffer). With ``closers``, an
+        insertion followed by nothing but auto-closed characters on its line (``print(|)``)
+        replaces them: the result's ``end`` is past them and each candidate carries them once.
+        Raises :class:`GenerationCancelled` when ``should_stop()`` turns true between steps,
+        and :class:`GenerationError` with every candidate's failed checks when none passes
+        (unless ``require_passing`` is false: then the result holds them, with their problems).
         """
         end = start if end is None else end
         _check_offsets(text, start, end)
@@ -105,29 +116,23 @@ class CodeGenerator:
         request = GenerationRequest(specification=specification, language=language,
                                     partial_code=PartialCode(view_prefix, text[end:]),
                                     **params)
+        options = replace(sampler or SamplerOptions(), kind=kind, length_control=length_control,
+                          canvas_length=canvas_length, span_chars=end - start,
+                          healed_break=kind == "line" and "\n" in moved,
+                          should_stop=should_stop)
         began = time.perf_counter()
-        if kind == "span" and canvas_length is None and length_control:
-            # about 3 characters per token in code; over-allocate, unused slots are trimmed
-            canvas_length = min(request.max_length, (end - start) // 2 + 8)
-        sampler_hole = kind
-        if kind == "line" and "\n" in moved:
-            # the model writes the moved line break first: cut lines after unhealing, not in
-            # the sampler, and leave room for the break and the indentation
-            sampler_hole = "block"
-            if length_control and canvas_length is None:
-                canvas_length = min(request.max_length, LINE_CANVAS + 4)
-        options = SamplerOptions(hole=sampler_hole, length_control=length_control,
-                                 canvas_length=canvas_length, should_stop=should_stop)
         final = self._run(request, options, on_step, should_stop)
-        target = Hole(text, start, end, kind, language)
-        trimmed = [replace(c, text=trim(unheal(c.text, moved), target))
+        edit_end = closers_end(text, end) if closers and end == start else end
+        tail = text[end:edit_end]
+        target = Hole(text, start, edit_end, kind, language)
+        trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
                    for c in final.candidates]
         ranked = score(trimmed, target, request.use_rewards)
         if require_passing and all(c.problems for c in ranked):
             raise GenerationError(
                 f"no candidate passed the checks ({len(ranked)} generated)",
                 [f"{c.text!r}: {', '.join(c.problems)}" for c in ranked])
-        return FillResult(candidates=tuple(ranked), start=start, end=end, kind=kind,
+        return FillResult(candidates=tuple(ranked), start=start, end=edit_end, kind=kind,
                           forward_passes=final.forward_passes,
                           elapsed_ms=(time.perf_counter() - began) * 1000, request=request)
 
@@ -143,11 +148,7 @@ class CodeGenerator:
     def _run(self, request: GenerationRequest, options: SamplerOptions,
              on_step: Callable[[SampleStep], None] | None,
              should_stop: Callable[[], bool] | None) -> SampleStep:
-        params = {name: getattr(request, name) for name in GenerationRequest.field_names()
-                  if name not in ("specification", "language", "partial_code")}
-        extra = {"sampler": options} if isinstance(self.model, CodeDiffusion) else {}
-        steps = self.model.sample(request.specification, request.language,
-                                  request.partial_code, **params, **extra)
+        steps = self.model.stream(request, options)
         try:
             for step in steps:
                 if step.done:

@@ -4,7 +4,13 @@ A :class:`CodeGenerationModel` has ``generate`` (the final candidates) and ``sam
 work, yielding a :class:`SampleStep` after every denoising step so callers can stream partial
 text and stop between steps by closing the iterator). The call shape is the one callers have
 always used: ``model.generate(specification, language, partial_code, **params)``, with the
-project-wide parameter names of :class:`~code_diffusion.engine.types.GenerationRequest`.
+project-wide parameter names of :class:`~code_diffusion.engine.types.GenerationRequest`, plus
+the keyword ``sampler=`` (a :class:`~code_diffusion.engine.options.SamplerOptions`) that every
+adapter takes.
+
+Every adapter derives from :class:`ModelAdapter`: ``generate`` and ``sample`` build the request
+once and hand it, with the options, to :meth:`ModelAdapter.stream`, which the generator calls
+directly with the request it built.
 
 Objects that do not have this shape are turned into one by
 :func:`code_diffusion.engine.adapters.as_code_generation_model`, which inspects them; nothing
@@ -13,12 +19,13 @@ here calls a method to find out whether it works.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from code_diffusion.engine.types import Candidate, PartialCode
+from code_diffusion.engine.options import SamplerOptions
+from code_diffusion.engine.types import Candidate, GenerationRequest, PartialCode
 
 
 @dataclass(frozen=True)
@@ -77,15 +84,45 @@ class CodeGenerationModel(Protocol):
     from the specification alone. ``params`` are the other
     :class:`~code_diffusion.engine.types.GenerationRequest` fields. ``generate`` returns exactly
     ``num_samples`` candidates. A parameter the model cannot honour, set away from its
-    default, raises :class:`~code_diffusion.engine.errors.UnsupportedParameterError`.
+    default, raises :class:`~code_diffusion.engine.errors.UnsupportedParameterError`; so does
+    a ``sampler`` option the model cannot honour.
     """
 
     info: ModelInfo
 
     def generate(self, specification: str, language: str | None = None,
-                 partial_code: PartialCode | str | None = None,
+                 partial_code: PartialCode | str | None = None, *,
+                 sampler: SamplerOptions | None = None,
                  **params: Any) -> list[Candidate]: ...
 
     def sample(self, specification: str, language: str | None = None,
-               partial_code: PartialCode | str | None = None,
+               partial_code: PartialCode | str | None = None, *,
+               sampler: SamplerOptions | None = None,
                **params: Any) -> Iterator[SampleStep]: ...
+
+
+class ModelAdapter:
+    """The base of every adapter: the request is built once, then :meth:`stream` runs it."""
+
+    info: ModelInfo
+
+    def generate(self, specification: str, language: str | None = None,
+                 partial_code: PartialCode | str | None = None, *,
+                 sampler: SamplerOptions | None = None, **params: Any) -> list[Candidate]:
+        """The final ``num_samples`` candidates."""
+        steps = self.sample(specification, language, partial_code, sampler=sampler, **params)
+        (last,) = deque(steps, maxlen=1)
+        return list(last.candidates)
+
+    def sample(self, specification: str, language: str | None = None,
+               partial_code: PartialCode | str | None = None, *,
+               sampler: SamplerOptions | None = None, **params: Any) -> Iterator[SampleStep]:
+        """Yield the state after every step; the last one carries the candidates."""
+        request = GenerationRequest(specification=specification, language=language,
+                                    partial_code=partial_code, **params)
+        return self.stream(request, sampler or SamplerOptions())
+
+    def stream(self, request: GenerationRequest,
+               options: SamplerOptions) -> Iterator[SampleStep]:
+        """Run a validated request with its options (the generator's entry point)."""
+        raise NotImplementedError  # pragma: no cover - every adapter defines it

@@ -10,24 +10,61 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from code_diffusion.engine.devices import resolve_device, torch_dtype
 from code_diffusion.engine.errors import ModelLoadError
 from code_diffusion.engine.interface import CodeGenerationModel
 
+if TYPE_CHECKING:
+    from code_diffusion.engine.adapters.registry import Family
+    from code_diffusion.engine.generator import CodeGenerator
+
 EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "models" / "embedded"
-EMBEDDED_METADATA = "code_diffusion.json"
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt", "model.bin")
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
-REMOTE_FAMILIES = {"dream": "dream", "llada": "llada", "open-dcoder": "dream"}
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The settings a model is loaded with (restart-only in the editor)."""
+
+    model_path: str | None = None
+    """A local model directory; ``None`` is the embedded model."""
+    device: str = "auto"
+    precision: str = "float32"
+    trust_remote_code: bool = False
+    allow_unsafe_weights: bool = False
+
+    def load(self) -> CodeGenerationModel:
+        return load_model(self.model_path, device=self.device, precision=self.precision,
+                          trust_remote_code=self.trust_remote_code,
+                          allow_unsafe_weights=self.allow_unsafe_weights)
+
+
+def load_generator(options: LoadOptions, report: Callable[[str, int], None]) -> CodeGenerator:
+    """The language server's loader: the model of ``options`` in a ``CodeGenerator``, with
+    ``report(message, percentage)`` called at each phase."""
+    report("Importing torch", 10)
+    from code_diffusion.engine.generator import CodeGenerator  # heavy: torch, on first load
+
+    report(f"Loading {options.model_path or 'the embedded model'}", 40)
+    model = options.load()
+    report("Preparing the generator", 90)
+    return CodeGenerator(model)
 
 
 def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "auto",
                precision: str = "float32", trust_remote_code: bool = False,
                allow_unsafe_weights: bool = False) -> CodeGenerationModel:
     """Load ``path`` (``None`` or empty: the embedded model) on ``device`` in ``precision``."""
+    # heavy (torch, transformers): imported on the first load, not when the server starts
+    from code_diffusion.engine.adapt import wrap_loaded
+    from code_diffusion.engine.adapters.registry import detect_family
+
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     directory = Path(path).expanduser() if path else EMBEDDED_DIR
@@ -36,18 +73,16 @@ def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "aut
     config = _read_config(directory)
     family = detect_family(directory, config)
     _check_weights(directory, allow_unsafe_weights)
-    if family in ("dream", "llada") and not trust_remote_code:
+    if family.remote_code and not trust_remote_code:
         raise ModelLoadError(
-            f"{directory} is a {family} checkpoint that ships its own Python code (auto_map in "
-            "config.json); code-diffusion runs it only when you allow it: set "
+            f"{directory} is a {family.name} checkpoint that ships its own Python code "
+            "(auto_map in config.json); code-diffusion runs it only when you allow it: set "
             "codeDiffusion.trustRemoteCode to true (CLI: --trust-remote-code)")
-    from code_diffusion.engine import adapters
-
     model, tokenizer = _from_pretrained(directory, family, dtype, trust_remote_code,
                                         allow_unsafe_weights)
     model = model.to(target).eval()
-    return adapters.wrap_loaded(model, tokenizer, family=family, path=directory,
-                                metadata=_embedded_metadata(directory))
+    return wrap_loaded(model, tokenizer, family=family, path=directory,
+                       metadata=_embedded_metadata(directory))
 
 
 def _read_config(directory: Path) -> dict[str, Any]:
@@ -71,26 +106,6 @@ def _read_config(directory: Path) -> dict[str, Any]:
                              "from the checkpoint") from exc
 
 
-def detect_family(directory: Path, config: dict[str, Any]) -> str:
-    """``embedded``, ``masked-lm``, ``dream`` or ``llada``, from the files and config alone."""
-    model_type = str(config.get("model_type", "")).lower()
-    architectures = [str(a) for a in config.get("architectures") or []]
-    if (directory / EMBEDDED_METADATA).exists():
-        return "embedded"
-    if model_type in REMOTE_FAMILIES or any("LLaDA" in a or "Dream" in a for a in architectures):
-        return REMOTE_FAMILIES.get(model_type, "llada" if any("LLaDA" in a for a in
-                                                              architectures) else "dream")
-    if "auto_map" in config and "AutoModel" in str(config["auto_map"]):
-        return "dream"  # remote-code diffusion models expose diffusion_generate
-    if any(a.endswith("ForMaskedLM") for a in architectures):
-        return "masked-lm"
-    raise ModelLoadError(
-        f"{directory}/config.json describes model_type {model_type or '(none)'!r} with "
-        f"architectures {architectures or '(none)'}, which is not a family code-diffusion can "
-        "drive; supported: any *ForMaskedLM (BERT, RoBERTa, ModernBERT, the embedded model), "
-        "Dream / Dream-Coder / DiffuCoder / Open-dCoder (diffusion_generate) and LLaDA")
-
-
 def _check_weights(directory: Path, allow_unsafe: bool) -> None:
     names = {p.name for p in directory.iterdir()}
     if any(n in names for n in SAFE_WEIGHTS) or any(n.endswith(".safetensors") for n in names):
@@ -106,12 +121,11 @@ def _check_weights(directory: Path, allow_unsafe: bool) -> None:
                              "(or model.safetensors.index.json with its shards)")
 
 
-def _from_pretrained(directory: Path, family: str, dtype, trust_remote_code: bool,
+def _from_pretrained(directory: Path, family: Family, dtype, trust_remote_code: bool,
                      allow_unsafe: bool):
     import transformers
 
-    loader = (transformers.AutoModelForMaskedLM if family in ("embedded", "masked-lm")
-              else transformers.AutoModel)
+    loader = getattr(transformers, family.auto_class)
     options = dict(local_files_only=True, trust_remote_code=trust_remote_code)
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(directory), **options)
@@ -136,6 +150,8 @@ def _from_pretrained(directory: Path, family: str, dtype, trust_remote_code: boo
 
 
 def _embedded_metadata(directory: Path) -> dict[str, Any]:
+    from code_diffusion.engine.adapters.registry import EMBEDDED_METADATA
+
     meta = directory / EMBEDDED_METADATA
     if not meta.exists():
         return {}

@@ -12,14 +12,13 @@ import math
 from dataclasses import dataclass, replace
 
 from code_diffusion.engine import syntax
+from code_diffusion.engine.languages import OVERLAP_CLOSERS
 from code_diffusion.engine.types import Candidate
-
-CLOSERS = set(")]}>\"'`;:, \t")
 
 
 @dataclass(frozen=True)
 class Hole:
-    """Where a candidate goes: ``text[start:end]`` is replaced."""
+    """The hole: the region ``text[start:end]`` a candidate replaces, with its kind."""
 
     text: str
     start: int
@@ -71,7 +70,7 @@ def _drop_overlap(text: str, rest: str) -> str:
     quotes the editor auto-inserted, or a repeated word)."""
     for size in range(min(len(text), len(rest)), 0, -1):
         tail = rest[:size]
-        if text.endswith(tail) and (size > 2 or set(tail) <= CLOSERS):
+        if text.endswith(tail) and (size > 2 or set(tail) <= OVERLAP_CLOSERS):
             return text[: len(text) - size]
     return text
 

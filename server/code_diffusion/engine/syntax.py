@@ -1,15 +1,17 @@
-"""Syntax checks with tree-sitter, for the languages whose grammar is installed.
+"""Every use of tree-sitter: parsers for the languages whose grammar is installed, syntax
+error counts and spans, and the tree helpers the code actions read Python structure with.
 
-Used to score candidates (syntax errors of the whole buffer with the candidate in, minus the
-errors before, so an already-broken buffer does not disqualify everything) and to find the
-span a "repair syntax error" action re-masks. A language without a grammar here gives
+Error counts score candidates (syntax errors of the whole buffer with the candidate in, minus
+the errors before, so an already-broken buffer does not disqualify everything); error spans
+are what a "repair syntax error" action re-masks. A language without a grammar here gives
 ``None``: callers treat it as "cannot tell", never as "valid".
 """
 
 from __future__ import annotations
 
 import importlib
-from functools import cache
+from collections.abc import Iterator
+from functools import cache, lru_cache
 from typing import Any
 
 # LSP language id -> the PyPI module that carries its tree-sitter grammar.
@@ -27,22 +29,19 @@ def _parser(language: str) -> Any | None:
         import tree_sitter
 
         grammar = importlib.import_module(module_name)
-    except ImportError:
+    except ImportError:  # the grammar is not installed: "cannot tell", as documented above
         return None
     return tree_sitter.Parser(tree_sitter.Language(grammar.language()))
 
 
-def supported(language: str | None) -> bool:
-    """True when a grammar for ``language`` is installed."""
-    return language is not None and _parser(language) is not None
-
-
-def _tree(text: str, language: str | None):
+@lru_cache(maxsize=4)
+def parse(text: str, language: str | None) -> Any | None:
+    """The tree of ``text`` (the last few are kept), or ``None`` without a grammar."""
     parser = _parser(language) if language else None
     return None if parser is None else parser.parse(text.encode("utf-8"))
 
 
-def _error_nodes(node) -> list:
+def _error_nodes(node: Any) -> list[Any]:
     """ERROR and MISSING nodes, outermost first, in document order."""
     found = []
     stack = [node]
@@ -58,27 +57,37 @@ def _error_nodes(node) -> list:
 
 def error_count(text: str, language: str | None) -> int | None:
     """How many syntax errors tree-sitter finds, or ``None`` without a grammar."""
-    tree = _tree(text, language)
+    tree = parse(text, language)
     if tree is None:
         return None
     return len(_error_nodes(tree.root_node)) if tree.root_node.has_error else 0
 
 
-def _char_offset(text_bytes: bytes, byte_offset: int) -> int:
-    return len(text_bytes[:byte_offset].decode("utf-8", errors="ignore"))
-
-
 def error_spans(text: str, language: str | None) -> list[tuple[int, int]] | None:
     """Character spans ``(start, end)`` of each syntax error, or ``None`` without a grammar."""
-    tree = _tree(text, language)
+    tree = parse(text, language)
     if tree is None:
         return None
-    raw = text.encode("utf-8")
-    return [(_char_offset(raw, n.start_byte), _char_offset(raw, n.end_byte))
+    return [(char_offset(text, n.start_byte), char_offset(text, n.end_byte))
             for n in _error_nodes(tree.root_node)]
 
 
-def first_error_span(text: str, language: str | None) -> tuple[int, int] | None:
-    """The first syntax error's character span, or ``None`` (no error, or no grammar)."""
-    spans = error_spans(text, language)
-    return spans[0] if spans else None
+def walk(node: Any) -> Iterator[Any]:
+    """Every node under ``node`` (itself included), in document order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def char_offset(text: str, byte_offset: int) -> int:
+    """The code point offset in ``text`` of a UTF-8 byte offset of tree-sitter's."""
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+def string_content(string: Any) -> str:
+    """The text inside a string node, without its quotes."""
+    parts = [c.text.decode("utf-8", errors="replace") for c in string.children
+             if c.type == "string_content"]
+    return "".join(parts).strip()

@@ -111,7 +111,7 @@ async def compute_edit(ls: CodeDiffusionServer, name: str, target: Target
     async with ActionProgress(ls, f"Code Diffusion: {action.title}") as progress:
         texts, reason = await generate(ls, snap, plan.start, plan.end, lane="action",
                                        label=label, specification=plan.specification,
-                                       hole=plan.hole, text=plan.text, on_step=progress.step)
+                                       hole=plan.kind, text=plan.text, on_step=progress.step)
     if not texts:
         return None, reason
     edit_start, edit_end, new_text = plan.edit(texts[0])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
-from code_diffusion.engine.actions import Lines
+from code_diffusion.engine.text import Lines
 
 if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer

@@ -45,18 +45,20 @@ def _job(snap: Snapshot, text: str, start: int, end: int | None, params: dict[st
 
 async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int | None = None,
                    *, lane: str, label: str, debounce: float = 0.0, specification: str = "",
-                   hole: str = "auto", text: str | None = None,
+                   hole: str = "auto", text: str | None = None, closers: bool = False,
                    on_step: Callable[[int], None] | None = None) -> tuple[list[str], str | None]:
     """Fill ``text[start:end]`` (``text`` defaults to the snapshot's) on the model thread.
 
     ``lane`` keys latest-wins together with the URI: a newer request of the same lane for the
-    same document supersedes this one. Raises only ``asyncio.CancelledError``: any other
+    same document supersedes this one. With ``closers``, auto-closed characters after an
+    insertion are replaced and carried once by each candidate (see ``CodeGenerator.fill``).
+    Raises only ``asyncio.CancelledError``: any other
     failure (even an unexpected exception from the model) comes back as a reason.
     """
     reached = [0]
     job = _job(snap, snap.text if text is None else text, start, end,
                ls.settings.generation_params(), label, reached, on_step,
-               specification=specification, hole=hole)
+               specification=specification, hole=hole, closers=closers)
 
     def is_current() -> bool:
         return current_version(ls, snap.uri) == snap.version

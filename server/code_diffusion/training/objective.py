@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from code_diffusion.engine.adapters.masked_lm import head_logits
+
 PAD_ID, MASK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 
@@ -95,11 +97,10 @@ def masked_logits(model: torch.nn.Module, input_ids: torch.Tensor,
                   masked: torch.Tensor) -> torch.Tensor:
     """Logits at the masked positions only, ``(N, V)``, with [MASK] never predicted.
 
-    Works for ``ModernBertForMaskedLM`` (hidden states, then the head and decoder only where
-    needed, which saves most of the vocabulary projection).
+    The masked-LM adapter applies the model's head only where needed when the architecture
+    allows it (which saves most of the vocabulary projection).
     """
-    hidden = model.model(input_ids=input_ids).last_hidden_state
-    logits = model.decoder(model.head(hidden[masked]))
+    logits = head_logits(model, input_ids, masked)
     logits[:, MASK_ID] = float("-inf")
     return logits
 

@@ -10,10 +10,10 @@ import torch
 
 import tiny_models as tm
 from code_diffusion.engine import UnsupportedParameterError
-from code_diffusion.engine.adapters import as_code_generation_model
+from code_diffusion.engine.adapt import as_code_generation_model
 from code_diffusion.engine.adapters.families import dream_denoiser, llada_denoiser
 from code_diffusion.engine.adapters.masked_lm import masked_lm_denoiser
-from code_diffusion.engine.diffusion import SamplerOptions
+from code_diffusion.engine.options import SamplerOptions
 
 
 def test_seed_style_object_gets_every_parameter_under_its_own_name():
@@ -64,7 +64,7 @@ def test_shifted_and_same_position_models_commit_the_same_tokens():
         for denoiser in (same, shifted):
             model = as_code_generation_model(denoiser)
             out = model.generate("", "python", code, num_samples=1, max_length=10, steps=10,
-                                 sampler=SamplerOptions(policy=policy, hole="block"))
+                                 sampler=SamplerOptions(policy=policy, kind="block"))
             runs.append((out[0].text, out[0].confidence))
         assert runs[0][0] == runs[1][0]
         assert runs[0][1] == pytest.approx(runs[1][1], rel=1e-5)
@@ -82,7 +82,7 @@ def test_dream_native_path_agrees_with_the_engine_sampler():
                                           temperature=0.0, alg="maskgit_plus")
         model = as_code_generation_model(denoiser)
         ours = model.generate("", None, prompt, num_samples=1, max_length=6, steps=steps,
-                              sampler=SamplerOptions(policy="quota", hole="block"))
+                              sampler=SamplerOptions(policy="quota", kind="block"))
         assert ours[0].text == denoiser.decode(native[0, prompt_ids.shape[1]:].tolist())
 
 
@@ -99,7 +99,7 @@ def test_llada_reference_generate_agrees_with_the_engine_sampler():
         native = denoiser.native_generate(prompt_ids, steps=steps, gen_length=length)
         ours = model.generate("", None, prompt, num_samples=1, max_length=length,
                               steps=steps, sampler=SamplerOptions(policy="quota",
-                                                                  hole="block"))
+                                                                  kind="block"))
         assert ours[0].text == denoiser.decode(native[0, prompt_ids.shape[1]:].tolist())
 
 

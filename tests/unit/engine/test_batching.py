@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tiny_models as tm
-from code_diffusion.engine.adapters import as_code_generation_model
+from code_diffusion.engine.adapt import as_code_generation_model
 
 
 @pytest.fixture(scope="module")

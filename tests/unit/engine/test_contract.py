@@ -12,7 +12,7 @@ from code_diffusion.engine import (
     SampleStep,
     UnsupportedParameterError,
 )
-from code_diffusion.engine.adapters import as_code_generation_model
+from code_diffusion.engine.adapt import as_code_generation_model
 
 FAST = dict(max_length=6)  # `steps` is not a parameter every target has
 

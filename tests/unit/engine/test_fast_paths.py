@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from code_diffusion.engine import diffusion
-from code_diffusion.engine.adapters import as_code_generation_model
+from code_diffusion.engine.adapt import as_code_generation_model
 from code_diffusion.engine.adapters.masked_lm import BlockCache
-from code_diffusion.engine.diffusion import SamplerOptions
 from code_diffusion.engine.errors import InvalidRequestError
 from code_diffusion.engine.loading import load_model
+from code_diffusion.engine.options import SamplerOptions
 from tiny_models import tiny_bert, tokenizer
 
 CODE = "def add(a, b):\n    total = a + b\n    return total\n\n\nprint(add(1, 2))\n"

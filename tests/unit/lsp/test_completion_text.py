@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from code_diffusion.lsp.features.completion import closers_end, label, with_closers
+from code_diffusion.engine.languages import closers_end, with_closers
+from code_diffusion.lsp.features.completion import label
 
 
 @pytest.mark.parametrize(("line", "replaced"), [

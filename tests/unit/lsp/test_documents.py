@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from lsprotocol.types import Position
 from pygls.exceptions import JsonRpcInvalidParams
 
-from code_diffusion.engine.actions import Lines
+from code_diffusion.engine.text import Lines
 from code_diffusion.lsp.documents import to_offset, to_position
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import torch
 
-from code_diffusion.engine.errors import ModelLoadError
+from code_diffusion.engine.errors import InvalidRequestError, ModelLoadError
 
 
 @dataclass
@@ -65,6 +65,15 @@ class Denoiser:
     def decode(self, token_ids: list[int]) -> str:
         return self.tokenizer.decode(token_ids, skip_special_tokens=False,
                                      clean_up_tokenization_spaces=False)
+
+    def check_context(self, left: list[int]) -> None:
+        """The family's rule for the tokens before the hole: a shifted-logit model predicts
+        position i from output i−1, so the hole needs a token before it (a ``[BOS]`` when the
+        prefix is empty)."""
+        if self.alignment == "shifted" and not left:
+            raise InvalidRequestError(
+                "partial_code", f"{self.name} predicts each token from the one before it and "
+                "its tokenizer has no BOS token: give it code or a specification before the hole")
 
     def logits_at(self, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Float32 logits ``(N, V)`` predicting the token at each ``True`` of ``where``

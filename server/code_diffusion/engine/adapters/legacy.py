@@ -8,7 +8,8 @@
 
 Each adapter reads the target's signature once (``inspect.signature``) and builds the call from
 it. A request parameter set away from its default that the target has no parameter for raises
-:class:`UnsupportedParameterError`; nothing is retried with fewer parameters.
+:class:`UnsupportedParameterError`, and so does a :class:`SamplerOptions` field these targets
+cannot honour (only the advisory ones pass); nothing is retried with fewer parameters.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from code_diffusion.engine.errors import GenerationError, UnsupportedParameterError
-from code_diffusion.engine.interface import ModelInfo, SampleStep
+from code_diffusion.engine.interface import ModelAdapter, ModelInfo, SampleStep
+from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.types import Candidate, GenerationRequest
 
 # engine name -> the names other code generators use for it, in order of preference
@@ -70,25 +72,25 @@ def _candidates(result: Any, request: GenerationRequest, model: str) -> list[Can
     return out
 
 
-class _Adapter:
-    """Shared plumbing: build and validate the request, stream one final step."""
+class _Adapter(ModelAdapter):
+    """Shared plumbing: refuse the options the target cannot honour, stream one final step."""
 
     target: Any
-    info: ModelInfo
 
-    def _request(self, specification, language, partial_code, params) -> GenerationRequest:
-        return GenerationRequest(specification=specification, language=language,
-                                 partial_code=partial_code, **params)
-
-    def generate(self, specification: str, language: str | None = None, partial_code=None,
-                 **params: Any) -> list[Candidate]:
-        request = self._request(specification, language, partial_code, params)
+    def generate(self, specification: str, language: str | None = None, partial_code=None, *,
+                 sampler: SamplerOptions | None = None, **params: Any) -> list[Candidate]:
+        request = GenerationRequest(specification=specification, language=language,
+                                    partial_code=partial_code, **params)
+        (sampler or SamplerOptions()).refuse_unsupported(self.info.name)
         return self._generate(request)
 
-    def sample(self, specification: str, language: str | None = None, partial_code=None,
-               **params: Any) -> Iterator[SampleStep]:
+    def stream(self, request: GenerationRequest,
+               options: SamplerOptions) -> Iterator[SampleStep]:
         """These targets produce whole results only: one step, the final one."""
-        request = self._request(specification, language, partial_code, params)
+        options.refuse_unsupported(self.info.name)
+        return self._one_step(request)
+
+    def _one_step(self, request: GenerationRequest) -> Iterator[SampleStep]:
         candidates = tuple(self._generate(request))
         yield SampleStep(step=1, texts=tuple(c.text for c in candidates),
                          masked=(0,) * len(candidates), forward_passes=0,
@@ -184,16 +186,28 @@ class ConformingModel(_Adapter):
             supported=GenerationRequest.field_names())
 
     def _generate(self, request: GenerationRequest) -> list[Candidate]:
-        params = {n: getattr(request, n) for n in GenerationRequest.field_names()
-                  if n not in ("specification", "language", "partial_code")}
         result = self.target.generate(request.specification, request.language,
-                                      request.partial_code, **params)
+                                      request.partial_code, **_params(request))
         return _candidates(result, request, self.info.name)
 
-    def sample(self, specification: str, language: str | None = None, partial_code=None,
-               **params: Any) -> Iterator[SampleStep]:
-        self._request(specification, language, partial_code, params)  # validate first
-        return self.target.sample(specification, language, partial_code, **params)
+    def stream(self, request: GenerationRequest,
+               options: SamplerOptions) -> Iterator[SampleStep]:
+        """The target's own steps; its ``sampler`` parameter gets the options when it has one,
+        else the options must be the advisory ones only."""
+        extra: dict[str, Any] = {}
+        if "sampler" in _parameters(self.target.sample):
+            extra["sampler"] = options
+        else:
+            options.refuse_unsupported(self.info.name)
+        return self.target.sample(request.specification, request.language,
+                                  request.partial_code, **_params(request), **extra)
+
+
+def _params(request: GenerationRequest) -> dict[str, Any]:
+    """The request's fields other than the three positional ones (for targets that take the
+    interface's keyword call shape)."""
+    return {n: getattr(request, n) for n in GenerationRequest.field_names()
+            if n not in ("specification", "language", "partial_code")}
 
 
 def conforms(target: Any) -> bool:

@@ -144,15 +144,11 @@ class MaskedLMDenoiser(Denoiser):
         return self._lean() is not None
 
     def _raw_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
-        head = _HEADS.get(type(self.model).__name__)
-        if head is None:
-            return super()._raw_logits_at(input_ids, where)
         lean = self._lean()
-        if lean is not None:
-            hidden, _ = lean.full(input_ids, keep=False)
-        else:
-            hidden = getattr(self.model, head[0])(input_ids=input_ids).last_hidden_state
-        return head[1](self.model, hidden[where])
+        if lean is None:
+            return head_logits(self.model, input_ids, where)
+        hidden, _ = lean.full(input_ids, keep=False)
+        return _HEADS["ModernBertForMaskedLM"][1](self.model, hidden[where])
 
     def cached_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor,
                          cache: BlockCache) -> torch.Tensor:
@@ -170,6 +166,27 @@ class MaskedLMDenoiser(Denoiser):
         cache.passes += 1
         hidden = lean.block(input_ids, cache)
         return head(self.model, hidden[where[:, cache.start : cache.end]]).float()
+
+
+def has_positional_head(model: Any) -> bool:
+    """True when the model's vocabulary projection can run at chosen positions only."""
+    return type(model).__name__ in _HEADS
+
+
+def head_logits(model: Any, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """A masked LM's logits ``(N, V)`` at the ``True`` positions of ``where`` (row-major).
+
+    For the architectures in :data:`_HEADS` the encoder runs once and the head projects to the
+    vocabulary only at those positions (most of a small model's cost); any other masked LM runs
+    its whole forward and the logits are read at those positions.
+    """
+    head = _HEADS.get(type(model).__name__)
+    if head is None:
+        output = model(input_ids=input_ids)
+        logits = output.logits if hasattr(output, "logits") else output[0]
+        return logits[where]
+    hidden = getattr(model, head[0])(input_ids=input_ids).last_hidden_state
+    return head[1](model, hidden[where])
 
 
 def masked_lm_denoiser(model: Any, tokenizer: Any, *, family: str = "masked-lm",

@@ -3,8 +3,8 @@
 Both fill an insertion hole at the cursor; while the user types what the last answer
 predicted, the rest of it is served without the model (:mod:`code_diffusion.lsp.typeahead`).
 When the rest of the line is only closing brackets or quotes (the editor auto-closed them), the
-edit's range runs to the end of the line and the text carries those closers once, so accepting
-does not duplicate them.
+edit's range runs to the end of the line and the generator's candidates carry those closers
+once (``fill(closers=True)``; the closers and both rules are the engine's language table's).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from code_diffusion.engine.languages import closers_end, without_closers
 from code_diffusion.lsp.documents import Snapshot, snapshot
 from code_diffusion.lsp.generation import generate
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
 
 log = logging.getLogger(__name__)
-CLOSERS = frozenset(")]}\"'`")
 LABEL_WIDTH = 60
 
 
@@ -30,24 +30,6 @@ def register(ls: CodeDiffusionServer) -> None:
                types.InlineCompletionOptions())(inline_completion)
     ls.feature(types.TEXT_DOCUMENT_COMPLETION,
                types.CompletionOptions(resolve_provider=False))(completion)
-
-
-def closers_end(text: str, offset: int) -> int:
-    """The end of the line when the rest of it is only closers (and spaces), else ``offset``."""
-    line_end = len(text)
-    for terminator in ("\n", "\r"):
-        found = text.find(terminator, offset)
-        if found >= 0:
-            line_end = min(line_end, found)
-    rest = text[offset:line_end].strip()
-    return line_end if rest and set(rest) <= CLOSERS else offset
-
-
-def with_closers(candidate: str, tail: str) -> str:
-    """``candidate`` followed by the replaced closers, unless it already ends with them."""
-    if not tail.strip() or candidate.rstrip().endswith(tail.strip()):
-        return candidate
-    return candidate + tail
 
 
 async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Position, lane: str
@@ -61,7 +43,7 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
         ls.worker.supersede((uri, lane))
         log.debug("%s: %d candidate(s) typed into, no model call", label, len(texts))
     else:
-        texts, _ = await generate(ls, snap, offset, lane=lane, label=label,
+        texts, _ = await generate(ls, snap, offset, lane=lane, label=label, closers=True,
                                   debounce=ls.settings.debounce_ms / 1000)
         ls.typeahead.remember((uri, lane), snap.text, offset, texts)
     rng = types.Range(start=position, end=snap.position(end))
@@ -72,10 +54,10 @@ async def inline_completion(ls: CodeDiffusionServer, params: types.InlineComplet
                             ) -> types.InlineCompletionList:
     if not ls.settings.enable_inline_completion:
         return types.InlineCompletionList(items=[])
-    _, rng, tail, texts = await _candidates(ls, params.text_document.uri, params.position,
+    _, rng, _, texts = await _candidates(ls, params.text_document.uri, params.position,
                                             "inlineCompletion")
     return types.InlineCompletionList(items=[
-        types.InlineCompletionItem(insert_text=with_closers(text, tail), range=rng)
+        types.InlineCompletionItem(insert_text=text, range=rng)
         for text in texts])
 
 
@@ -92,14 +74,15 @@ async def completion(ls: CodeDiffusionServer, params: types.CompletionParams
     snap, rng, tail, texts = await _candidates(ls, params.text_document.uri, params.position,
                                                "completion")
     fence = snap.language or ""
+    shown = [without_closers(text, tail) for text in texts]
     items = [
         types.CompletionItem(
-            label=label(text), kind=types.CompletionItemKind.Snippet,
+            label=label(shown[rank]), kind=types.CompletionItemKind.Snippet,
             detail=f"code-diffusion candidate {rank + 1}",
             documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                              value=f"```{fence}\n{text}\n```"),
+                                              value=f"```{fence}\n{shown[rank]}\n```"),
             sort_text=f"{rank:03d}",
             insert_text_format=types.InsertTextFormat.PlainText,
-            text_edit=types.TextEdit(range=rng, new_text=with_closers(text, tail)))
+            text_edit=types.TextEdit(range=rng, new_text=text))
         for rank, text in enumerate(texts)]
     return types.CompletionList(is_incomplete=True, items=items)
