@@ -16,7 +16,8 @@ functions it is handed, and reports back with ``loop.call_soon_threadsafe``. The
 - **Cancellation is cooperative.** The job function receives ``should_stop``; the generator
   calls it between denoising steps.
 
-No LSP types appear here.
+No LSP types appear here, and nothing of the model but its ``info``: the loader and the jobs
+are handed in, so the worker runs any model with any loader.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from code_diffusion.engine.interface import ModelInfo, SampleStep
+    from code_diffusion.engine.interface import ModelInfo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,48 +51,20 @@ class WorkerState(enum.Enum):
     ERROR = "error"
 
 
-class Filler(Protocol):
-    """What the worker needs from a loaded model: ``CodeGenerator``'s ``fill`` and ``info``."""
+class LoadedModel(Protocol):
+    """All the worker knows of what the loader returns: its ``info`` for the status. The jobs
+    the worker runs know the rest."""
 
     info: ModelInfo
-
-    def fill(self, text: str, start: int, end: int | None = None, *, language: str | None = None,
-             specification: str = "", hole: str = "auto",
-             on_step: Callable[[SampleStep], None] | None = None,
-             should_stop: Callable[[], bool] | None = None, **params: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """The restart-only settings a model is loaded with."""
-
-    model_path: str | None = None
-    """A local model directory; ``None`` is the embedded model."""
-    device: str = "auto"
-    precision: str = "float32"
-    trust_remote_code: bool = False
-    allow_unsafe_weights: bool = False
 
 
 Report = Callable[[str, int], None]
 """``report(message, percentage)``: a loading phase, for progress."""
-Loader = Callable[[LoadOptions, Report], Filler]
-Job = Callable[[Filler, Callable[[], bool]], T]
+Loader = Callable[[Any, Report], LoadedModel]
+"""``load(options, report) -> model``: whatever the server passes in (``lsp/setup.py`` passes
+the engine's ``load_generator``); runs on the worker thread."""
+Job = Callable[[Any, Callable[[], bool]], T]
 """``job(model, should_stop) -> result``; runs on the worker thread."""
-
-
-def load_generator(options: LoadOptions, report: Report) -> Filler:
-    """The real loader: torch, the model, and a ``CodeGenerator`` around it."""
-    report("Importing torch", 10)
-    from code_diffusion.engine.generator import CodeGenerator
-    from code_diffusion.engine.loading import load_model
-
-    report(f"Loading {options.model_path or 'the embedded model'}", 40)
-    model = load_model(options.model_path, device=options.device, precision=options.precision,
-                       trust_remote_code=options.trust_remote_code,
-                       allow_unsafe_weights=options.allow_unsafe_weights)
-    report("Preparing the generator", 90)
-    return CodeGenerator(model)
 
 
 class WorkerError(Exception):
@@ -146,7 +119,8 @@ class ModelWorker:
     Parameters
     ----------
     load
-        ``load(options, report) -> model``; runs on the worker thread.
+        ``load(options, report) -> model``; runs on the worker thread. ``options`` is whatever
+        :meth:`start` is given; a load error's message should name what failed to load.
     on_status
         Called on the loop with a :class:`WorkerStatus` on every state change, every loading
         phase and after every request.
@@ -158,7 +132,7 @@ class ModelWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inbox: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._model: Filler | None = None  # touched on the worker thread only
+        self._model: LoadedModel | None = None  # touched on the worker thread only
         self._waiting: OrderedDict[Hashable, _Request] = OrderedDict()
         self._latest: dict[Hashable, _Request] = {}
         self._running: _Request | None = None
@@ -172,7 +146,7 @@ class ModelWorker:
 
     # -- lifecycle (call on the loop) -----------------------------------------------------------
 
-    def start(self, options: LoadOptions) -> None:
+    def start(self, options: Any) -> None:
         """Load (or reload) the model with ``options`` in the background."""
         if self._closed:
             raise WorkerStopped("the worker is stopped")
@@ -342,7 +316,7 @@ class ModelWorker:
             work()
         self._model = None
 
-    def _load_on_thread(self, options: LoadOptions) -> None:
+    def _load_on_thread(self, options: Any) -> None:
         def report(message: str, percentage: int) -> None:
             self._post(self._loading_phase, message, percentage)
 
@@ -351,7 +325,7 @@ class ModelWorker:
             self._model = self._load(options, report)
         except Exception as exc:  # every load failure becomes the error state, with its reason
             log.debug("the model failed to load", exc_info=True)
-            self._post(self._loaded, None, _load_error_message(options, exc))
+            self._post(self._loaded, None, _load_error_message(exc))
             return
         self._post(self._loaded, self._model.info, None)
 
@@ -391,7 +365,6 @@ def _failure_message(error: BaseException | None) -> str | None:
             "loaded and serves the next one")
 
 
-def _load_error_message(options: LoadOptions, exc: Exception) -> str:
-    where = options.model_path or "the embedded model"
-    return (f"Could not load {where}: {exc}. Fix the modelPath/device/precision settings and "
+def _load_error_message(exc: Exception) -> str:
+    return (f"Could not load the model: {exc}. Fix the modelPath/device/precision settings and "
             f"run codeDiffusion.restartModel.")

@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds fakes.py
 
+from code_diffusion.engine.loading import LoadOptions
 from code_diffusion.worker import (
-    LoadOptions,
     ModelUnavailable,
     ModelWorker,
     StaleDocument,

@@ -29,10 +29,11 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from code_diffusion import __version__
+from code_diffusion.engine.loading import LoadOptions
 from code_diffusion.lsp.config import InitOptions, Settings
 from code_diffusion.lsp.logging import WindowLogMessageHandler
 from code_diffusion.lsp.typeahead import TypeAhead
-from code_diffusion.worker import Loader, LoadOptions, ModelWorker
+from code_diffusion.worker import Loader, ModelWorker
 
 log = logging.getLogger(__name__)
 NAME = "code-diffusion"

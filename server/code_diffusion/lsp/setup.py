@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import ModuleType
 
+from code_diffusion.engine.loading import load_generator
 from code_diffusion.lsp.server import CodeDiffusionServer
-from code_diffusion.worker import Loader, load_generator
+from code_diffusion.worker import Loader
 
 
 def create_server(load: Loader | None = None, *, model_path: str | None = None,
@@ -16,8 +17,10 @@ def create_server(load: Loader | None = None, *, model_path: str | None = None,
     Parameters
     ----------
     load
-        ``load(options, report) -> model`` run on the worker thread; the default loads the
-        model from ``modelPath`` (or the embedded model) and wraps it in ``CodeGenerator``.
+        ``load(options, report) -> model`` run on the worker thread, with the server's
+        :class:`~code_diffusion.engine.loading.LoadOptions`; the default is the engine's
+        ``load_generator`` (the model from ``modelPath``, or the embedded model, in a
+        ``CodeGenerator``).
     model_path
         A model directory that overrides the editor's ``modelPath`` (``serve --model``).
     features
