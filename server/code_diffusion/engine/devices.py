@@ -6,19 +6,15 @@ to use instead, never a silent switch to something else.
 
 from __future__ import annotations
 
-import re
-
 from code_diffusion.engine.errors import DeviceError
-from code_diffusion.engine.types import PRECISIONS
-
-_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+from code_diffusion.engine.types import DEVICE_PATTERN, PRECISIONS
 
 
 def resolve_device(device: str):
     """``auto`` → cuda if present, else mps, else cpu; an explicit device must exist."""
     import torch
 
-    if not isinstance(device, str) or not _DEVICE_RE.match(device):
+    if not isinstance(device, str) or not DEVICE_PATTERN.match(device):
         raise DeviceError("device", f"device must be auto, cpu, cuda, cuda:N or mps, "
                                     f"got {device!r}")
     if device == "auto":

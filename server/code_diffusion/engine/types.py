@@ -16,7 +16,8 @@ from typing import Any
 from code_diffusion.engine.errors import InvalidRequestError
 
 PRECISIONS = ("float32", "bfloat16", "float16")
-_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+"""The device names a request, a setting or ``--device`` may give."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class GenerationRequest:
                 "precision",
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}",
             )
-        if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
+        if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device):
             raise InvalidRequestError(
                 "device",
                 f"device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}",
@@ -119,10 +120,6 @@ class GenerationRequest:
             )
         if self.seed is not None:
             _check_int("seed", self.seed, 0, 2**63 - 1)
-
-    def replace(self, **changes: Any) -> GenerationRequest:
-        """A copy with ``changes`` applied (and validated)."""
-        return dataclasses.replace(self, **changes)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

@@ -13,7 +13,6 @@ section of ``workspace/configuration`` for the live keys. Restart-only keys seen
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,10 +21,11 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from code_diffusion.engine.types import DEVICE_PATTERN
+
 SECTION = "codeDiffusion"
 CLIENT_KEYS = frozenset({"pythonPath", "trace"})
 """Keys of the section that belong to the editor side; ignored without a log line."""
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 C = TypeVar("C")
 
 
@@ -48,7 +48,7 @@ class InitOptions:
     model_path: str = _setting("", "a local model directory; empty for the embedded model")
     """The model directory; empty means the embedded model."""
     device: str = _setting("auto", "auto, cpu, cuda, cuda:N or mps",
-                           lambda value: bool(_DEVICE.match(value)))
+                           lambda value: bool(DEVICE_PATTERN.match(value)))
     """Where the model runs."""
     precision: str = _setting("float32", "float32, bfloat16 or float16",
                               _one_of("float32", "bfloat16", "float16"))

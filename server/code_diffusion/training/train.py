@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from code_diffusion.training import data
-from code_diffusion.training.model import build_model, count_parameters
+from code_diffusion.training.model import build_model
 from code_diffusion.training.objective import MaskingConfig, diffusion_loss, make_batch
 
 EVAL_RATES = (0.1, 0.5, 0.9)
@@ -189,6 +189,3 @@ class Trainer:
             self.save()
             self.log(f"saved checkpoint at step {self.step} ({self.tokens_seen:,} tokens)")
 
-
-def parameter_count(cfg: TrainConfig) -> int:
-    return count_parameters(build_model(cfg.vocab_size, cfg.size))

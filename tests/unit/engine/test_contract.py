@@ -115,3 +115,30 @@ def test_tensor_families_stream_intermediate_states(target):
     assert len(steps) >= 2
     masked = [s.masked[0] for s in steps[:-1]]
     assert masked == sorted(masked, reverse=True) and masked[-1] == 0
+
+
+def test_generate_code_keeps_the_seed_signature_on_the_embedded_model():
+    """``CodeDiffusion.generate_code`` with its historical defaults (5 samples, one refinement
+    round) on the real embedded model: texts, best first, as many as asked."""
+    model = _embedded()
+    texts = model.generate_code("add two numbers", "python", "def add(a, b):\n    return ",
+                                max_length=8, num_samples=2, temperature=0.0)
+    assert len(texts) == 2 and all(isinstance(t, str) for t in texts)
+    assert any(t.strip() for t in texts)
+    with pytest.raises(InvalidRequestError, match="num_samples"):
+        model.generate_code("add", num_samples=0)
+
+
+@pytest.mark.parametrize("name", ["seed-style", "renamed"])
+def test_models_that_generate_by_themselves_refuse_sampler_options(name):
+    from code_diffusion.engine.options import SamplerOptions
+
+    model = TARGETS[name]()
+    with pytest.raises(UnsupportedParameterError, match="policy"):
+        model.generate("x", "python", "a = ", sampler=SamplerOptions(policy="quota"), **FAST)
+    with pytest.raises(UnsupportedParameterError, match="length_control"):
+        list(model.sample("x", "python", "a = ", sampler=SamplerOptions(length_control=False),
+                          **FAST))
+    # the hole's kind only describes the hole: every model takes it
+    assert len(model.generate("x", "python", "a = ", sampler=SamplerOptions(kind="line"),
+                              **FAST)) == 1
