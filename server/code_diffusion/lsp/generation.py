@@ -1,8 +1,15 @@
 """Run one fill on the worker for a document snapshot, and say why when there is nothing.
 
-Shared by completions and code actions. Every outcome but the caller's own cancellation comes
-back as ``(candidates, reason)``: an empty list always has a reason, which completions log and
-actions pass on to the editor.
+Shared by completions, code actions and commands, with one rule per outcome (docs/server.md,
+"Errors"):
+
+* a request the engine refuses (a bad parameter, a device or precision the model cannot use) is
+  a JSON-RPC ``InvalidParams`` error with the engine's message;
+* no candidate passed the checks, or the request was superseded, went stale, or no model is
+  loaded: ``([], reason)``, with a log line; completions answer an empty list, actions and
+  commands pass the reason on;
+* anything else is a bug: a JSON-RPC ``InternalError`` with the exception's message and the
+  traceback in the log; the worker keeps serving the next request.
 """
 
 from __future__ import annotations
@@ -11,7 +18,15 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from code_diffusion.engine.errors import CodeDiffusionError, GenerationError
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+
+from code_diffusion.engine.errors import (
+    DeviceError,
+    GenerationCancelled,
+    GenerationError,
+    InvalidRequestError,
+    UnsupportedParameterError,
+)
 from code_diffusion.lsp.documents import Snapshot, current_version
 from code_diffusion.worker import Superseded, WorkerError
 
@@ -52,8 +67,8 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     ``lane`` keys latest-wins together with the URI: a newer request of the same lane for the
     same document supersedes this one. With ``closers``, auto-closed characters after an
     insertion are replaced and carried once by each candidate (see ``CodeGenerator.fill``).
-    Raises only ``asyncio.CancelledError``: any other
-    failure (even an unexpected exception from the model) comes back as a reason.
+    Raises ``InvalidParams`` or ``InternalError`` as the module says; every other outcome
+    without candidates comes back with a reason.
     """
     reached = [0]
     job = _job(snap, snap.text if text is None else text, start, end,
@@ -69,15 +84,15 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     except Superseded as exc:
         log.debug("%s: %s", label, exc)
         return [], str(exc)
-    except (WorkerError, GenerationError) as exc:
+    except (WorkerError, GenerationError, GenerationCancelled) as exc:
         log.info("%s: no candidates: %s", label, exc)
         return [], str(exc)
-    except CodeDiffusionError as exc:
-        log.warning("%s: %s", label, exc)
-        return [], str(exc)
-    except Exception as exc:  # a bug in the model code: log it, keep the editor quiet
+    except (InvalidRequestError, UnsupportedParameterError, DeviceError) as exc:
+        log.warning("%s: refused: %s", label, exc)
+        raise JsonRpcInvalidParams(str(exc)) from exc
+    except Exception as exc:  # a bug in the model code: the client's error report gets it
         log.exception("%s: the model failed", label)
-        return [], f"the model failed: {type(exc).__name__}: {exc}"
+        raise JsonRpcInternalError(f"the model failed: {type(exc).__name__}: {exc}") from exc
     texts = [c.text for c in result.passing()]  # checked, de-duplicated, best first
     log.debug("%s: %d candidate(s) after %d step(s)", label, len(texts), reached[0])
     return texts, (None if texts else "the model produced only empty candidates")

@@ -2,7 +2,8 @@
 
 Environment knobs: ``FAKE_STEP_DELAY`` (seconds per denoising step), ``FAKE_LOAD_DELAY``
 (seconds the load takes), ``FAKE_EMPTY`` (``1``: every fill fails with no candidates),
-``FAKE_CRASH`` (``1``: every fill raises ``RuntimeError``).
+``FAKE_CRASH`` (``1``: every fill raises ``RuntimeError``), ``FAKE_INVALID`` (``1``: every
+fill refuses its request with ``InvalidRequestError``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ holds fakes.py
 
+from code_diffusion.engine.errors import InvalidRequestError
 from code_diffusion.lsp import create_server
 from code_diffusion.lsp.logging import configure_logging
 from fakes import FakeGenerator, fake_loader, no_candidates_error
@@ -21,7 +23,8 @@ from fakes import FakeGenerator, fake_loader, no_candidates_error
 def main() -> int:
     failure = (no_candidates_error() if os.environ.get("FAKE_EMPTY")
                else RuntimeError("the fake model broke") if os.environ.get("FAKE_CRASH")
-               else None)
+               else InvalidRequestError("steps", "steps must be ≤ 4, got 8")
+               if os.environ.get("FAKE_INVALID") else None)
     generator = FakeGenerator(step_delay=float(os.environ.get("FAKE_STEP_DELAY", "0")),
                               fail_with=failure)
     transport = sys.stdout.buffer

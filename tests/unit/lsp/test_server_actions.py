@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pytest_lsp import client_capabilities
 from session import FAKE_SERVER, URI, applied_edits, session
 
@@ -133,6 +133,18 @@ async def test_command_without_candidates_gives_the_reason(capabilities):
         result = await s.command("codeDiffusion.fillBody", argument)
         assert result["applied"] is False
         assert "the model left the hole empty" in result["reason"]
+
+
+async def test_command_with_a_broken_model_is_an_internal_error():
+    async with session(FAKE_SERVER, "visual-studio-code", env={"FAKE_CRASH": "1"}) as s:
+        s.open(STUB)
+        argument = {"uri": URI, "range": {"start": {"line": 1, "character": 4},
+                                          "end": {"line": 1, "character": 4}}}
+        with pytest.raises(JsonRpcException, match="the fake model broke") as bug:
+            await s.command("codeDiffusion.fillBody", argument)
+        assert bug.value.code == -32603
+        # the server keeps running: the next request is answered
+        assert (await s.command("codeDiffusion.status"))["state"] == "ready"
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

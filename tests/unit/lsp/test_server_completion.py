@@ -159,13 +159,23 @@ async def test_huge_or_binary_documents_are_refused(capabilities):
             await s.complete(types.Position(line=0, character=1), uri="file:///workspace/blob.py")
 
 
-async def test_an_unexpected_model_error_is_an_empty_list(capabilities):
+async def test_an_unexpected_model_error_is_an_internal_error(capabilities):
     async with session(FAKE_SERVER, capabilities, env={"FAKE_CRASH": "1"}) as s:
         s.open("x = ")
-        assert (await s.inline(types.Position(line=0, character=4))).items == ()
+        with pytest.raises(JsonRpcException, match="RuntimeError: the fake model broke") as bug:
+            await s.inline(types.Position(line=0, character=4))
+        assert bug.value.code == -32603
         await s.wait_for(lambda: s.logs("the model failed"), what="the failure logged")
         status = await s.wait_for(lambda: s.statuses[-1]["message"], what="status message")
         assert "RuntimeError: the fake model broke" in status
+
+
+async def test_a_refused_request_is_invalid_params(capabilities):
+    async with session(FAKE_SERVER, capabilities, env={"FAKE_INVALID": "1"}) as s:
+        s.open("x = ")
+        with pytest.raises(JsonRpcInvalidParams, match="steps must be ≤ 4, got 8"):
+            await s.complete(types.Position(line=0, character=4))
+        await s.wait_for(lambda: s.logs("refused: steps must be"), what="the refusal logged")
 
 
 async def test_typing_through_a_suggestion_is_served_without_the_model(capabilities):
