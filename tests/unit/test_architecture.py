@@ -235,7 +235,7 @@ def _words(module: Module) -> Iterator[tuple[int, str]]:
             yield line, node.id
         elif isinstance(node, ast.Attribute):
             yield line, node.attr
-        elif isinstance(node, ast.alias) or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        elif isinstance(node, ast.alias | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             yield line, node.name
         elif isinstance(node, ast.arg | ast.keyword) and node.arg:
             yield line, node.arg
