@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from code_diffusion.engine.languages import closers_end, without_closers
+from code_diffusion.engine.languages import closers_end, with_closers, without_closers
 from code_diffusion.lsp.documents import Snapshot, snapshot
 from code_diffusion.lsp.generation import generate
 
@@ -38,16 +38,21 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
     offset = snap.offset(position)
     end = closers_end(snap.text, offset)
     label = f"{lane} {uri} v{snap.version} at {position.line}:{position.character}"
-    texts = ls.typeahead.recall((uri, lane), snap.text, offset)
-    if texts is not None:
+    tail = snap.text[offset:end]
+    rests = ls.typeahead.recall((uri, lane), snap.text, offset)
+    if rests is not None:
+        # typed-into answers are kept without the closers (typing the candidate to its end
+        # leaves nothing to serve); the edit's range covers them, so they are carried again
+        texts = [with_closers(rest, tail) for rest in rests]
         ls.worker.supersede((uri, lane))
         log.debug("%s: %d candidate(s) typed into, no model call", label, len(texts))
     else:
         texts, _ = await generate(ls, snap, offset, lane=lane, label=label, closers=True,
                                   debounce=ls.settings.debounce_ms / 1000)
-        ls.typeahead.remember((uri, lane), snap.text, offset, texts)
+        ls.typeahead.remember((uri, lane), snap.text, offset,
+                              [without_closers(text, tail) for text in texts])
     rng = types.Range(start=position, end=snap.position(end))
-    return snap, rng, snap.text[offset:end], texts
+    return snap, rng, tail, texts
 
 
 async def inline_completion(ls: CodeDiffusionServer, params: types.InlineCompletionParams
