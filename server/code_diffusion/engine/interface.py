@@ -13,7 +13,7 @@ once and hand it, with the options, to :meth:`ModelAdapter.stream`, which the ge
 directly with the request it built.
 
 Objects that do not have this shape are turned into one by
-:func:`code_diffusion.engine.adapters.as_code_generation_model`, which inspects them; nothing
+:func:`code_diffusion.engine.adapt.as_code_generation_model`, which inspects them; nothing
 here calls a method to find out whether it works.
 """
 
