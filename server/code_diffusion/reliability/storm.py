@@ -22,6 +22,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from code_diffusion.measure import percentile
 from code_diffusion.reliability.client import Client
 from code_diffusion.reliability.probe import COUNTERS
 from code_diffusion.reliability.rpc import PROBE
@@ -76,10 +77,7 @@ def _inline(document: Document) -> types.InlineCompletionParams:
 
 
 def _percentile(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+    return round(percentile(values, share), 1) if values else None
 
 
 def _window_mean(samples: list[tuple[float, dict[str, float]]], start: float, end: float,
