@@ -50,6 +50,7 @@ def _canvas(denoiser: Any, rows: int, length: int) -> tuple[torch.Tensor, torch.
 
 def configurations(model: Any, bf16: Any | None, rows: int, length: int
                    ) -> list[tuple[str, Callable[[], Any]]]:
+    from code_diffusion.engine.adapters import masked_lm
     from code_diffusion.engine.adapters.masked_lm import BlockCache
 
     denoiser = model.denoiser
@@ -59,9 +60,12 @@ def configurations(model: Any, bf16: Any | None, rows: int, length: int
         ("transformers forward, logits at every position",
          lambda: hf(input_ids=ids).logits),
     ]
-    if type(hf).__name__ == "ModernBertForMaskedLM":
+    # The adapter's own table says where the family keeps its encoder and its head.
+    head = masked_lm._HEADS.get(type(hf).__name__)
+    if head is not None:
+        encoder, project = getattr(hf, head[0]), head[1]
         out.append(("logits only at the masked positions",
-                    lambda: hf.decoder(hf.head(hf.model(input_ids=ids).last_hidden_state[where]))))
+                    lambda: project(hf, encoder(input_ids=ids).last_hidden_state[where])))
     out.append(("lean encoder path, masked positions only",
                 lambda: denoiser.logits_at(ids, where)))
     if getattr(denoiser, "supports_block_cache", False):
