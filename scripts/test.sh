@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The test extra pulls the bench and eval extras: the suite runs the measurement tools too.
 python3 -m pip install --quiet -e '.[test]'
 
 # Real VS Code (code-server + chromium) for the tests marked `vscode`.

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from code_diffusion.engine.types import Candidate
-from code_diffusion.training import eval_report, humaneval, sandbox
-from code_diffusion.training.eval_run import Evaluation
-from code_diffusion.training.evaluate import (
+from code_diffusion.evaluation import report as eval_report
+from code_diffusion.evaluation import sandbox
+from code_diffusion.evaluation import tasks as humaneval
+from code_diffusion.evaluation.heldout import indent_for_hole, most_frequent_statement
+from code_diffusion.evaluation.infill import (
     FIXED_CANVAS,
     LENGTH_CONTROL,
     ORACLE_LENGTH,
@@ -23,7 +25,7 @@ from code_diffusion.training.evaluate import (
     score,
     summarise,
 )
-from code_diffusion.training.heldout import indent_for_hole, most_frequent_statement
+from code_diffusion.evaluation.runner import Evaluation
 
 FIXTURE = Path(__file__).parent / "fixtures" / "infill_tasks.jsonl"
 
@@ -165,7 +167,7 @@ def test_fill_and_score_modes(problems) -> None:
 
 def test_evaluation_collects_a_full_report(tmp_path, problems, monkeypatch) -> None:
     from code_diffusion.engine.interface import ModelInfo
-    from code_diffusion.training import heldout
+    from code_diffusion.evaluation import heldout
     from code_diffusion.training.export import EMBEDDED_DIR
 
     tasks = humaneval.single_line_tasks(problems) + humaneval.read_task_file(FIXTURE)
@@ -231,8 +233,8 @@ def test_baseline_helpers() -> None:
 
 
 def test_heldout_loss_on_a_small_text() -> None:
+    from code_diffusion.evaluation.heldout import heldout_report
     from code_diffusion.training.export import EMBEDDED_DIR
-    from code_diffusion.training.heldout import heldout_report
 
     text = Path(humaneval.__file__).read_text()
     report = heldout_report(EMBEDDED_DIR, rates=(0.1, 0.5), windows=4, texts=[text],

@@ -26,7 +26,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from code_diffusion.bench.machine import peak_rss_mb
+from code_diffusion.measure import peak_rss_mb
 
 STATUS = "codeDiffusion/status"
 REGENERATE_KIND = "refactor.rewrite.codeDiffusion.regenerate"

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from code_diffusion.engine.diffusion import torch_threads
+from code_diffusion.measure import median
 
 HOLE = 24
 
@@ -34,8 +35,7 @@ def _median_ms(run: Callable[[], Any], repeats: int) -> float:
         began = time.perf_counter()
         run()
         times.append((time.perf_counter() - began) * 1000)
-    times.sort()
-    return round(times[len(times) // 2], 2)
+    return round(median(times), 2)
 
 
 def _canvas(denoiser: Any, rows: int, length: int) -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -22,8 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from code_diffusion.engine.diffusion import CodeDiffusion, SamplerOptions
+from code_diffusion.engine.diffusion import CodeDiffusion
 from code_diffusion.engine.interface import SampleStep
+from code_diffusion.engine.options import SamplerOptions
+from code_diffusion.engine.types import GenerationRequest
 
 REFERENCE = "reference"
 DEFAULT = "default"
@@ -120,13 +122,10 @@ class SettingModel(CodeDiffusion):
         self.options = dict(options or {})
         self.last: SampleStep | None = None
 
-    def sample(self, specification: str, language: str | None = None,
-               partial_code: Any = None, *, sampler: SamplerOptions | None = None,
-               **params: Any) -> Iterator[SampleStep]:
-        options = replace(sampler or SamplerOptions(), **self.options)
+    def stream(self, request: GenerationRequest,
+               options: SamplerOptions) -> Iterator[SampleStep]:
         self.last = None
-        return self._recording(super().sample(specification, language, partial_code,
-                                              sampler=options, **params))
+        return self._recording(super().stream(request, replace(options, **self.options)))
 
     def _recording(self, steps: Iterator[SampleStep]) -> Iterator[SampleStep]:
         try:

@@ -20,15 +20,17 @@ from typing import Any
 
 import torch
 
-from code_diffusion.bench.runner import Filler, stats
+from code_diffusion.bench.fills import SettingRunner
 from code_diffusion.bench.samplers import REFERENCE, Setting
 from code_diffusion.bench.workloads import Request
+from code_diffusion.measure import median
+from code_diffusion.measure import summary as stats
 
 LENGTHS = (8, 16, 32, 64)
 CONTEXTS = (256, 512, 1024)
 
 
-def completion_length(filler: Filler, requests: Sequence[Request], default: Setting,
+def completion_length(runner: SettingRunner, requests: Sequence[Request], default: Setting,
                       reference: Setting) -> list[dict[str, Any]]:
     single = replace(default, params={**default.params, "num_samples": 1})
     rows = []
@@ -41,7 +43,7 @@ def completion_length(filler: Filler, requests: Sequence[Request], default: Sett
                          "max_length": length}
                 if setting.key == REFERENCE:
                     extra["steps"] = length
-                fills.append(filler.fill(request, setting, hole="block", **extra))
+                fills.append(runner.fill(request, setting, hole="block", **extra))
             wall = stats([f.wall_ms for f in fills])
             passes = stats([f.forward_passes for f in fills])
             row[setting.key] = {"p50_ms": wall.get("p50"), "p95_ms": wall.get("p95"),
@@ -67,7 +69,7 @@ def context_requests(requests: Sequence[Request], tokenizer: Any, size: int) -> 
 def window_tokens(model: Any, request: Request, params: dict[str, Any]) -> int:
     """Tokens in the canvas the model sees for ``request`` (context window plus hole)."""
     from code_diffusion.engine.canvas import build_canvas
-    from code_diffusion.engine.diffusion import SamplerOptions
+    from code_diffusion.engine.options import SamplerOptions
     from code_diffusion.engine.types import GenerationRequest, PartialCode
 
     fields = {k: v for k, v in params.items() if k in GenerationRequest.field_names()}
@@ -75,7 +77,7 @@ def window_tokens(model: Any, request: Request, params: dict[str, Any]) -> int:
         language=request.language,
         partial_code=PartialCode(request.text[: request.start], request.text[request.end :]),
         **fields)
-    template = build_canvas(model.denoiser, generation, SamplerOptions(hole=request.hole))
+    template = build_canvas(model.denoiser, generation, SamplerOptions(kind=request.hole))
     layout = template.layout
     return len(layout.left) + max(layout.lengths) + len(layout.right)
 
@@ -95,23 +97,22 @@ def forward_ms(model: Any, length: int, repeats: int = 5) -> float:
             began = time.perf_counter()
             denoiser.logits_at(ids, where)
             times.append((time.perf_counter() - began) * 1000)
-    times.sort()
-    return round(times[len(times) // 2], 2)
+    return round(median(times), 2)
 
 
-def context_size(filler: Filler, requests: Sequence[Request], default: Setting,
+def context_size(runner: SettingRunner, requests: Sequence[Request], default: Setting,
                  tokenizer: Any) -> list[dict[str, Any]]:
     rows = []
     for size in CONTEXTS:
         chosen = context_requests(requests, tokenizer, size)
-        fills = [filler.fill(r, default) for r in chosen]
+        fills = [runner.fill(r, default) for r in chosen]
         wall = stats([f.wall_ms for f in fills])
-        seen = [window_tokens(filler.model, r, default.params_for(r.hole)) for r in chosen]
+        seen = [window_tokens(runner.model, r, default.params_for(r.hole)) for r in chosen]
         rows.append({
             "prefix_tokens": size, "requests": len(chosen),
             "p50_ms": wall.get("p50"), "p95_ms": wall.get("p95"),
             "forward_passes": stats([f.forward_passes for f in fills]).get("mean"),
             "window_tokens": max(seen) if seen else None,
-            "uncut_forward_ms": forward_ms(filler.model, size),
+            "uncut_forward_ms": forward_ms(runner.model, size),
         })
     return rows

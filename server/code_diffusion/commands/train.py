@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from code_diffusion import extras
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -44,6 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.docs and not extras.require("code-diffusion train --docs", "bench", ("matplotlib",)):
+        return 2
     from code_diffusion.training import data, export
     from code_diffusion.training.train import TrainConfig, Trainer
 

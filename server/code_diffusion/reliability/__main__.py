@@ -2,43 +2,26 @@
 ``docs/reliability.md``, printed as JSON (and appended to ``--out`` when given).
 
 The storm, the session and the exits run the real server with the embedded model (or
-``--model``); ``fuzz`` needs hypothesis (``pip install -e '.[test]'``).
+``--model``). Every measurement needs the ``bench`` extra (psutil); ``fuzz`` also needs
+hypothesis, from the ``test`` extra.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import json
-import os
-import platform
 import sys
 from typing import Any
 
-import psutil
+from code_diffusion import extras, measure
+
+PROGRAM = "python -m code_diffusion.reliability"
 
 
 def machine() -> dict[str, Any]:
     """Where and when the figures were made."""
-    import torch
-
-    model = next((line.split(":", 1)[1].strip() for line in _cpuinfo()
-                  if line.startswith("model name")), platform.processor())
-    return {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpu": model, "cores": os.cpu_count(),
-            "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "gpu": torch.cuda.is_available(),
-            "load_average_1m": round(os.getloadavg()[0], 2)}
-
-
-def _cpuinfo() -> list[str]:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            return info.readlines()
-    except OSError:
-        return []
+    return {"date": measure.now_utc(), **measure.describe()}
 
 
 def _command(args: argparse.Namespace, probe: bool) -> list[str]:
@@ -75,7 +58,7 @@ def run(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m code_diffusion.reliability",
+    parser = argparse.ArgumentParser(prog=PROGRAM,
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["storm", "session", "fuzz", "exits", "all"])
     parser.add_argument("--model", metavar="DIR", help="model directory (default: embedded)")
@@ -94,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", metavar="FILE", help="append the JSON record to FILE")
     args = parser.parse_args(argv)
     names = ["storm", "session", "fuzz", "exits"] if args.what == "all" else [args.what]
+    if not extras.require(PROGRAM, "bench", ("psutil",)):
+        return 2
+    if "fuzz" in names and not extras.require(f"{PROGRAM} fuzz", "test", ("hypothesis",)):
+        return 2
     for name in names:
-        record = {"what": name, "command": " ".join(["python -m code_diffusion.reliability",
+        record = {"what": name, "command": " ".join([PROGRAM,
                                                      *(argv if argv is not None
                                                        else sys.argv[1:])]),
                   "machine": machine(), "figures": run(name, args)}

@@ -10,12 +10,12 @@ by default, so nothing but the server itself is in the memory figures.
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Any
 
 from lsprotocol import types
 
+from code_diffusion.measure import median
 from code_diffusion.reliability.client import Client
 from code_diffusion.reliability.probe import COUNTERS
 from code_diffusion.reliability.rpc import SERVE
@@ -62,10 +62,6 @@ async def _cycle(client: Client, doc: Document) -> list[str]:
     status = await client.command("codeDiffusion.status")
     kinds.append("status" if isinstance(status, dict) and "state" in status else "none")
     return kinds
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
 
 
 async def run_session(*, requests: int = 10_000, sample_every: int = 100,
@@ -126,8 +122,8 @@ def _figures(samples: list[tuple[int, dict[str, float]]], answered: int, failed:
     warm = samples[max(1, len(samples) // 10):] or samples
     window = max(1, len(warm) // 10)
     head, tail = warm[:window], warm[-window:]
-    rss_start = _median([s["rss_mib"] for _, s in head])
-    rss_end = _median([s["rss_mib"] for _, s in tail])
+    rss_start = median([s["rss_mib"] for _, s in head])
+    rss_end = median([s["rss_mib"] for _, s in tail])
     per_thousand = ((rss_end - rss_start) / ((tail[-1][0] - head[0][0]) / 1000)
                     if tail[-1][0] > head[0][0] else 0.0)
     fds = [int(s["fds"]) for _, s in warm]

@@ -267,8 +267,8 @@ def probe_worker(worker: Any, probe: Probe) -> None:
 def build_server(load: Callable[..., Any] | None = None, *, model_path: str | None = None,
                  probe: Probe | None = None) -> Any:
     """The full server around ``load`` (default: the real loader), with the probe attached."""
+    from code_diffusion.engine.loading import load_generator
     from code_diffusion.lsp import create_server
-    from code_diffusion.worker import load_generator
 
     if probe is None:
         raw = os.environ.get(FAIL_FILLS, "")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from code_diffusion.measure import native_bf16
 from code_diffusion.training import data
 from code_diffusion.training.model import build_model
 from code_diffusion.training.objective import MaskingConfig, diffusion_loss, make_batch
@@ -80,15 +81,6 @@ def _autocast(enabled: bool):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
 
 
-def bf16_supported() -> bool:
-    """True when this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def _fixed_rate(cfg: MaskingConfig, rate: float) -> MaskingConfig:
     # t is drawn from [t_min, 1] for rows outside the low share; pin it by making both ends rate.
     return MaskingConfig(seq_len=cfg.seq_len, t_min=rate, low_t_share=1.0, low_t_max=rate,
@@ -120,7 +112,7 @@ class Trainer:
             [{"params": decay, "weight_decay": cfg.weight_decay},
              {"params": no_decay, "weight_decay": 0.0}],
             lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8)
-        self.bf16 = cfg.bf16 and bf16_supported()
+        self.bf16 = cfg.bf16 and native_bf16()
         self.step, self.tokens_seen, self.rng = 0, 0, np.random.default_rng(cfg.seed)
         self._resume()
 

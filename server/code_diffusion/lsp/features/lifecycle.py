@@ -57,15 +57,23 @@ def shutdown(ls: CodeDiffusionServer, params: None) -> None:
 
 
 def client_alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a zombie does not count)."""
-    import psutil
+    """Whether process ``pid`` still runs (a zombie does not count).
 
+    ``kill(pid, 0)`` asks the kernel without sending anything; a process we may not signal
+    still runs. Where ``/proc`` exists, a zombie (state ``Z``) is a process that has ended.
+    """
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
-    except psutil.Error:  # cannot tell (e.g. access denied): assume it runs
+    except PermissionError:
         return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rpartition(")")[2].split()[:1]
+    except OSError:  # no /proc (macOS) or the process ended meanwhile: kill() said it runs
+        return True
+    return state != ["Z"]
 
 
 async def watch_client(ls: CodeDiffusionServer, pid: int) -> None:

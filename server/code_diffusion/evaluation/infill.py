@@ -24,10 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
-from code_diffusion.training import sandbox
-from code_diffusion.training.humaneval import InfillTask, exact_first_line, exact_match
+from code_diffusion.evaluation import sandbox
+from code_diffusion.evaluation.tasks import InfillTask, exact_first_line, exact_match
+from code_diffusion.measure import summary as sample_summary
 
 LENGTH_CONTROL = "length-control"
 FIXED_CANVAS = "fixed-canvas"
@@ -117,13 +116,9 @@ class ModeSummary:
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    array = np.asarray(values, dtype=np.float64)
-    return {"mean": round(float(array.mean()), 2),
-            "p50": round(float(np.percentile(array, 50)), 2),
-            "p95": round(float(np.percentile(array, 95)), 2),
-            "max": round(float(array.max()), 2)}
+    """mean / p50 / p95 / max (the report's columns)."""
+    figures = sample_summary(values)
+    return {key: figures[key] for key in ("mean", "p50", "p95", "max") if key in figures}
 
 
 def summarise(mode: str, results: Sequence[TaskResult],
@@ -230,7 +225,7 @@ def run_mode(generator, tasks: Sequence[InfillTask], mode: str, settings: Decode
 
 def baseline_results(tasks: Sequence[InfillTask], line: str) -> list[TaskResult]:
     """Completions of the trivial baseline: ``line`` at the hole's likely indentation."""
-    from code_diffusion.training.heldout import indent_for_hole
+    from code_diffusion.evaluation.heldout import indent_for_hole
 
     results = []
     for task in tasks:

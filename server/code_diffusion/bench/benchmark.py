@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -11,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from code_diffusion.bench import lsp, machine, passes, samplers, scaling, workloads
-from code_diffusion.bench.runner import Fill, Filler, run_side_by_side, score, stats, summarise
+from code_diffusion import measure
+from code_diffusion.bench import lsp, passes, samplers, scaling, workloads
+from code_diffusion.bench.fills import Fill, SettingRunner, run_side_by_side, score, summarise
 from code_diffusion.bench.workloads import ACTION, BLOCK, LINE, Request
 
 LSP_WORKLOADS = (LINE, BLOCK, ACTION)
@@ -51,7 +51,7 @@ class Benchmark:
         from code_diffusion.engine.loading import load_model
 
         opts, began = self.options, time.perf_counter()
-        report: dict[str, Any] = {"date": machine.now_utc(), "machine": machine.describe()}
+        report: dict[str, Any] = {"date": measure.now_utc(), "machine": measure.describe()}
         loaded = time.perf_counter()
         self.model = load_model(opts.model, device="cpu")
         report["model"] = {**self.model.info.to_json(),
@@ -69,12 +69,12 @@ class Benchmark:
         self.settings = samplers.settings()
         self.default = next(s for s in self.settings if s.key == samplers.DEFAULT)
         self.reference = next(s for s in self.settings if s.key == samplers.REFERENCE)
-        self.filler = Filler(self.model, opts.model)
+        self.runner = SettingRunner(self.model, opts.model)
         self._warm_up()
         report["workloads"] = self._side_by_side()
         report["scaling"] = self._scaling()
         self.log("one forward pass, configuration by configuration")
-        report["pass_costs"] = passes.pass_costs(self.model, self.filler.weights("bfloat16"),
+        report["pass_costs"] = passes.pass_costs(self.model, self.runner.weights("bfloat16"),
                                                  repeats=5 if opts.quick else 15)
         if opts.profile is not None:
             report["profile"] = self._profile(opts.profile)
@@ -85,7 +85,7 @@ class Benchmark:
         self._score(report)
         report["ratios"] = self._ratios(report["workloads"])
         report["peak_rss_mb"] = {**report.get("peak_rss_mb", {}),
-                                 "bench_process": round(machine.own_peak_rss_mb(), 1)}
+                                 "bench_process": round(measure.own_peak_rss_mb(), 1)}
         report["bench_seconds"] = round(time.perf_counter() - began, 1)
         return report
 
@@ -98,7 +98,7 @@ class Benchmark:
         for name, requests in self.requests.items():
             for setting in self.settings:
                 if setting.runs_on(name):
-                    self.filler.fill(requests[0], setting)
+                    self.runner.fill(requests[0], setting)
 
     def _side_by_side(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -107,7 +107,7 @@ class Benchmark:
             chosen = [s for s in self.settings if s.runs_on(name)]
             self.log(f"side by side: {name} ({len(requests)} requests × "
                      f"{len(chosen)} settings)")
-            fills = run_side_by_side(self.filler, requests, chosen)
+            fills = run_side_by_side(self.runner, requests, chosen)
             self.fills.extend(fills)
             for setting in chosen:
                 row = summarise([f for f in fills if f.setting == setting.key])
@@ -125,9 +125,9 @@ class Benchmark:
         self.log(f"scaling: completion length and context ({count} requests each)")
         blocks = self.requests.get(BLOCK) or next(iter(self.requests.values()))
         lines = self.requests.get(LINE) or blocks
-        lengths = scaling.completion_length(self.filler, blocks[WARMUP:WARMUP + count],
+        lengths = scaling.completion_length(self.runner, blocks[WARMUP:WARMUP + count],
                                             self.default, self.reference)
-        contexts = scaling.context_size(self.filler, lines[WARMUP:], self.default,
+        contexts = scaling.context_size(self.runner, lines[WARMUP:], self.default,
                                         self.tokenizer)
         return {"completion_length": lengths, "context": contexts,
                 "max_context": self.model.info.max_context}
@@ -142,7 +142,7 @@ class Benchmark:
             requests = self._measured(name)
             self.log(f"profiling the shipped default: {name} ({len(requests)} requests)")
             out[name] = {"requests": len(requests), "call_tree": str(folder / f"{name}.txt"),
-                         **profile(lambda rs=requests: [self.filler.fill(r, self.default)
+                         **profile(lambda rs=requests: [self.runner.fill(r, self.default)
                                                         for r in rs],
                                    folder / f"{name}.txt")}
         return out
@@ -166,11 +166,11 @@ class Benchmark:
                 if name in self.requests:
                     figures[name] = await self._lsp_workload(session, name)
             typing = await self._type_through(session) if LINE in self.requests else None
-            server_rss = machine.peak_rss_mb(session.client.pid) if session.client.pid else None
+            server_rss = measure.peak_rss_mb(session.client.pid) if session.client.pid else None
         finally:
             await session.client.close()
-        init = statistics.median(c.initialize_ms for c in colds)
-        bare_init = statistics.median(b.initialize_ms for b in bares)
+        init = measure.median([c.initialize_ms for c in colds])
+        bare_init = measure.median([b.initialize_ms for b in bares])
         first_ms = [c.first_completion_ms for c in colds if c.first_completion_ms is not None]
         line = figures.get(LINE) or next(iter(figures.values()), {})
         return {
@@ -178,7 +178,7 @@ class Benchmark:
             "initialize_ms": round(init, 1),
             "bare_initialize_ms": round(bare_init, 1),
             "initialize_over_bare": _ratio(init, bare_init),
-            "first_completion_ms": round(statistics.median(first_ms), 1) if first_ms else None,
+            "first_completion_ms": round(measure.median(first_ms), 1) if first_ms else None,
             "cold_starts": [vars(c) for c in colds],
             "lsp": figures,
             "type_through": typing,
@@ -201,12 +201,12 @@ class Benchmark:
                                                   request.end)
                 empty += not edited and index >= WARMUP
             hole = "auto" if request.insertion else "span"
-            fill = self.filler.fill(request, self.default, hole=hole)
+            fill = self.runner.fill(request, self.default, hole=hole)
             if index >= WARMUP:
                 through.append(ms)
                 direct.append(fill.wall_ms)
         self.lsp_samples[name] = {"direct": direct, "through the server": through}
-        lsp_stats, direct_stats = stats(through), stats(direct)
+        lsp_stats, direct_stats = measure.summary(through), measure.summary(direct)
         return {"requests": len(through), "method": ("textDocument/inlineCompletion"
                                                      if name != ACTION else
                                                      "textDocument/codeAction + resolve"),
@@ -233,7 +233,8 @@ class Benchmark:
             typed.append(ms)
             continued += bool(rest) and rest[0] == items[0][1:]
         after = await lsp.completion_counts(session)
-        return {"requests": len(typed), "first": stats(first), "typed": stats(typed),
+        return {"requests": len(typed), "first": measure.summary(first),
+                "typed": measure.summary(typed),
                 "continued_the_suggestion": continued,
                 "served_without_model": after["typedAhead"] - before["typedAhead"],
                 "model_runs": after["modelRuns"] - before["modelRuns"]}

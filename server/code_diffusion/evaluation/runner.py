@@ -9,8 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from code_diffusion.training import eval_report, humaneval, sandbox
-from code_diffusion.training.evaluate import (
+from code_diffusion import measure
+from code_diffusion.evaluation import report as eval_report
+from code_diffusion.evaluation import sandbox
+from code_diffusion.evaluation import tasks as task_sets
+from code_diffusion.evaluation.infill import (
     FIXED_CANVAS,
     LENGTH_CONTROL,
     ORACLE_LENGTH,
@@ -80,7 +83,7 @@ class Evaluation:
 
     def baseline_line(self) -> Any:
         if self._baseline is None:
-            from code_diffusion.training.heldout import most_frequent_statement, split_texts
+            from code_diffusion.evaluation.heldout import most_frequent_statement, split_texts
 
             self.log("counting the lines of the training files for the baseline ...")
             self._baseline = most_frequent_statement(split_texts("train"))
@@ -89,7 +92,7 @@ class Evaluation:
     def _settings(self, max_length: int | None) -> DecodeSettings:
         return DecodeSettings(max_length=max_length, steps=self.steps, seed=self.seed)
 
-    def _run_modes(self, label: str, tasks: list[humaneval.InfillTask], modes: list[str],
+    def _run_modes(self, label: str, tasks: list[task_sets.InfillTask], modes: list[str],
                    max_length: int | None) -> dict[str, tuple[list[TaskResult], dict[str, Any]]]:
         out = {}
         for mode in modes:
@@ -149,8 +152,8 @@ class Evaluation:
             model["weights_dtype"] = meta.get("dtype")
         return {
             "command": command,
-            "date": eval_report.now(),
-            "machine": eval_report.machine(),
+            "date": measure.now_utc(),
+            "machine": measure.describe(),
             "model": model,
             "settings": {"seed": self.seed, "steps": self.steps, "temperature": 0.0,
                          "num_samples": 1, "timeout": self.timeout,
@@ -160,8 +163,8 @@ class Evaluation:
 
     def run_benchmark(self, name: str, limit: int | None, max_length: int,
                       baseline: bool = True) -> dict[str, Any]:
-        every = humaneval.benchmark_tasks(name)
-        tasks = humaneval.subsample(every, limit, self.seed)
+        every = task_sets.benchmark_tasks(name)
+        tasks = task_sets.subsample(every, limit, self.seed)
         self.log(f"{name}: running {len(tasks)} of {len(every)} tasks")
         section: dict[str, Any] = {
             "tasks_total": len(every), "tasks_run": len(tasks), "limit": limit,
@@ -183,19 +186,19 @@ class Evaluation:
         return section
 
     def run_task_file(self, path: str | Path, out: str | Path | None) -> dict[str, Any]:
-        tasks = humaneval.read_task_file(path)
+        tasks = task_sets.read_task_file(path)
         with_reference = all(t.middle is not None for t in tasks)
         runs = self._run_modes(str(path), tasks, self.modes(with_reference), self.max_length)
         if out is not None:
             results, _ = runs[LENGTH_CONTROL]
-            humaneval.write_completions(out, ((r.task_id, r.completion) for r in results))
+            task_sets.write_completions(out, ((r.task_id, r.completion) for r in results))
             self.log(f"wrote {len(results)} completions to {out}")
         return {"path": str(path), "tasks_total": len(tasks), "tasks_run": len(tasks),
                 "max_length": self.max_length, "out": str(out) if out else None,
                 "modes": {mode: summary for mode, (_, summary) in runs.items()}}
 
     def heldout(self) -> dict[str, Any]:
-        from code_diffusion.training.heldout import heldout_report
+        from code_diffusion.evaluation.heldout import heldout_report
 
         family = getattr(self.model_info, "family", "")
         if family not in ("embedded", "masked-lm"):

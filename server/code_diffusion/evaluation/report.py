@@ -7,37 +7,13 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from code_diffusion.training.evaluate import MODE_LABELS
+from code_diffusion.evaluation.infill import MODE_LABELS
 
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, core count and software versions of this machine."""
-    import torch
-
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "platform": platform.platform()}
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _pct(value: float | None) -> str:

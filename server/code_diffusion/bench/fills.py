@@ -11,17 +11,17 @@ empty (what an editor shows), and its passes still count.
 from __future__ import annotations
 
 import difflib
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from code_diffusion.bench.samplers import Setting, SettingModel
 from code_diffusion.bench.workloads import QUALITY_METRIC, Request
 from code_diffusion.engine.errors import GenerationError
 from code_diffusion.engine.generator import CodeGenerator
+from code_diffusion.measure import summary as stats
 
 
 @dataclass
@@ -42,9 +42,10 @@ class Fill:
         return asdict(self)
 
 
-class Filler:
-    """A generator per setting over one loaded model (the weights are shared; a setting with
-    another precision gets its own copy, loaded once)."""
+class SettingRunner:
+    """Fills requests with sampler settings: a generator per setting over one loaded model
+    (the weights are shared; a setting with another precision gets its own copy, loaded
+    once)."""
 
     def __init__(self, model: Any, path: str | None = None) -> None:
         self.model = model
@@ -114,8 +115,8 @@ def score(requests: Sequence[Request], fills: Sequence[Fill], *, timeout: float 
           workers: int = 2) -> None:
     """Set each fill's ``quality``: 1/0 for exact match and pass@1, a ratio for similarity.
     HumanEval programs run in the evaluation's sandbox."""
-    from code_diffusion.training import evaluate
-    from code_diffusion.training.humaneval import exact_first_line, exact_match
+    from code_diffusion.evaluation import infill
+    from code_diffusion.evaluation.tasks import exact_first_line, exact_match
 
     by_id = {r.task_id: r for r in requests}
     runnable: list[tuple[Request, Fill, Any]] = []
@@ -123,7 +124,7 @@ def score(requests: Sequence[Request], fills: Sequence[Fill], *, timeout: float 
         request = by_id[fill.task_id]
         metric = QUALITY_METRIC[request.workload]
         if metric == "pass@1" and request.task is not None:
-            result = evaluate.TaskResult(fill.task_id, fill.setting, fill.completion,
+            result = infill.TaskResult(fill.task_id, fill.setting, fill.completion,
                                          fill.forward_passes, fill.wall_ms, fill.wall_ms)
             runnable.append((request, fill, result))
         elif metric == "edit similarity":
@@ -133,22 +134,10 @@ def score(requests: Sequence[Request], fills: Sequence[Fill], *, timeout: float 
         else:
             fill.quality = float(exact_match(fill.completion, request.middle))
     if runnable:
-        evaluate.score([r.task for r, _, _ in runnable], [res for _, _, res in runnable],
+        infill.score([r.task for r, _, _ in runnable], [res for _, _, res in runnable],
                        timeout=timeout, workers=workers)
         for _, fill, result in runnable:
             fill.quality = float(result.passed)
-
-
-def stats(values: Sequence[float]) -> dict[str, float]:
-    """min / p50 / p95 / mean / max (``{}`` for no values)."""
-    if not values:
-        return {}
-    array = np.asarray(values, dtype=np.float64)
-    return {"min": round(float(array.min()), 2),
-            "p50": round(float(np.percentile(array, 50)), 2),
-            "p95": round(float(np.percentile(array, 95)), 2),
-            "mean": round(float(array.mean()), 2),
-            "max": round(float(array.max()), 2)}
 
 
 def summarise(fills: Sequence[Fill]) -> dict[str, Any]:
@@ -161,24 +150,25 @@ def summarise(fills: Sequence[Fill]) -> dict[str, Any]:
         "requests": len(fills),
         "min_ms": wall.get("min"), "p50_ms": wall.get("p50"), "p95_ms": wall.get("p95"),
         "mean_ms": wall.get("mean"),
-        "forward_passes": round(float(np.mean(passes)), 2) if passes else None,
+        "forward_passes": round(statistics.fmean(passes), 2) if passes else None,
         "forward_passes_stats": stats(passes),
         "tokens": tokens,
         "tokens_per_forward": round(tokens / sum(passes), 3) if sum(passes) else None,
         "forward_passes_per_token": round(sum(passes) / tokens, 3) if tokens else None,
-        "quality": round(float(np.mean(scored)), 4) if scored else None,
+        "quality": round(statistics.fmean(scored), 4) if scored else None,
         "empty": sum(1 for f in fills if not f.completion.strip()),
     }
 
 
-def run_side_by_side(filler: Filler, requests: Sequence[Request], settings: Sequence[Setting],
+def run_side_by_side(runner: SettingRunner, requests: Sequence[Request],
+                     settings: Sequence[Setting],
                      progress: Callable[[str], None] | None = None) -> list[Fill]:
     """Every request with every setting, round-robin (so slow drift of the machine's load
     touches every setting alike)."""
     fills = []
     for index, request in enumerate(requests):
         for setting in settings:
-            fills.append(filler.fill(request, setting))
+            fills.append(runner.fill(request, setting))
         if progress is not None:
             progress(f"{requests[0].workload}: {index + 1}/{len(requests)}")
     return fills
