@@ -330,5 +330,31 @@ def summary(files: list[SourceFile]) -> dict[str, float]:
                for kind in ("stdlib", "dependency", "project")}}
 
 
+def tokens_per_char(files: list[SourceFile], tokenizer_file: Path, stride: int = 20) -> float:
+    """Tokens per character of ``tokenizer_file`` on every ``stride``-th file (a sample)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    texts = [read_text(f) for f in files[::stride]]
+    tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts))
+    return tokens / max(1, sum(map(len, texts)))
+
+
+def write_docs(out: Path, tokenizer_file: Path, log=print) -> dict[str, float]:
+    """Download what is missing, collect the corpus, write ``out`` (docs/corpus-files.tsv) and
+    return the figures the model card quotes."""
+    prepare(log=log)
+    files, skipped = collect()
+    write_tsv(files, out)
+    figures = summary(files)
+    rate = tokens_per_char(files, tokenizer_file)
+    figures.update(tokens_per_char=round(rate, 4), est_tokens=round(figures["chars"] * rate),
+                   train_files=sum(f.split == "train" for f in files),
+                   valid_files=sum(f.split == "valid" for f in files))
+    log(f"skipped: {json.dumps(skipped)}")
+    log(f"wrote {out}: {json.dumps(figures)}")
+    return figures
+
+
 __all__ = ["CorpusError", "SourceFile", "collect", "prepare", "read_text", "split_of",
-           "summary", "write_manifest", "write_tsv"]
+           "summary", "write_docs", "write_manifest", "write_tsv"]

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from code_diffusion.engine.errors import CodeDiffusionError
+
 CACHE = Path.home() / ".cache" / "code-diffusion"
 CORPUS_CACHE = CACHE / "corpus"
 EVALUATION_CACHE = CACHE / "repo-bench"
@@ -43,7 +45,7 @@ MIN_LINE_CHARS = 12
 """Lines shorter than this (``else:``, ``return None``) are too common to mark a copy."""
 
 
-class CorpusError(RuntimeError):
+class CorpusError(CodeDiffusionError):
     """The corpus cannot be built as asked; the message says what to run."""
 
 
