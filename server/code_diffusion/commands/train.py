@@ -13,7 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Builds the corpus from the standard library, the installed dependencies and the "
             "projects pinned in training/corpus_projects.txt (downloaded once into "
-            "~/.cache/code-diffusion/corpus), trains the tokenizer and the masked-diffusion model on the CPU, and "
+            "~/.cache/code-diffusion/corpus), trains the tokenizer and the masked-diffusion "
+            "model on the CPU, and "
             "resumes from RUN_DIR/checkpoint.pt when it exists. Stops after --minutes; run it "
             "again to continue."
         ),

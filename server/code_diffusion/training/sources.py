@@ -45,6 +45,9 @@ MIN_LINE_CHARS = 12
 """Lines shorter than this (``else:``, ``return None``) are too common to mark a copy."""
 
 
+_TRAILING_COMMENT = re.compile(r"\s+#[^'\"]*$")
+
+
 class CorpusError(CodeDiffusionError):
     """The corpus cannot be built as asked; the message says what to run."""
 
@@ -176,10 +179,11 @@ def is_vendored(relpath: str) -> bool:
 
 
 def normalised_lines(text: str) -> list[str]:
-    """Lines stripped of indentation, trailing comments-only lines and blanks removed."""
+    """Lines stripped of indentation and of a trailing comment (one without quotes in it);
+    comment-only and blank lines removed."""
     out = []
     for line in text.splitlines():
-        line = line.strip()
+        line = _TRAILING_COMMENT.sub("", line).strip()
         if line and not line.startswith("#"):
             out.append(line)
     return out
