@@ -69,7 +69,9 @@ def write_corpus_table(run_dir: Path, out: Path) -> int:
     from code_diffusion.training.corpus import SourceFile, write_tsv
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    return write_tsv([SourceFile(**f) for f in manifest["files"]], out)
+    files = [SourceFile(**{"kind": "stdlib" if f["source"] == "stdlib" else "dependency", **f})
+             for f in manifest["files"]]  # a manifest older than the pinned projects has no kind
+    return write_tsv(files, out)
 
 
 def clean_log(log_file: Path) -> list[dict]:
