@@ -36,7 +36,10 @@ def test_round_trip_edge_cases(shipped: Tokenizer, text: str) -> None:
 
 
 def test_round_trip_on_the_whole_corpus(shipped: Tokenizer) -> None:
-    files, _ = corpus.collect()
+    try:
+        files, _ = corpus.collect()
+    except corpus.CorpusError as exc:  # the pinned projects are downloaded, never by a test
+        pytest.skip(str(exc))
     assert len(files) > 1000
     texts = [corpus.read_text(f) for f in files]
     failures = []

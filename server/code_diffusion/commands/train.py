@@ -13,8 +13,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="build the corpus and tokenizer, train the embedded model (resumable), export it",
         description=(
-            "Builds the corpus from the standard library and the installed dependencies (no "
-            "downloads), trains the tokenizer and the masked-diffusion model on the CPU, and "
+            "Builds the corpus from the standard library, the installed dependencies and the "
+            "projects pinned in training/corpus_projects.txt (downloaded once into "
+            "~/.cache/code-diffusion/corpus), trains the tokenizer and the masked-diffusion "
+            "model on the CPU, and "
             "resumes from RUN_DIR/checkpoint.pt when it exists. Stops after --minutes; run it "
             "again to continue."
         ),
@@ -32,6 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="torch threads (1 leaves a core free for the editor and tests)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="build the corpus, tokenizer and token arrays, then stop")
+    parser.add_argument("--corpus-only", action="store_true",
+                        help="download the pinned corpus projects if missing, then write "
+                             "docs/corpus-files.tsv and stop")
     parser.add_argument("--export", action="store_true",
                         help="after training, export the checkpoint as the embedded model")
     parser.add_argument("--export-only", action="store_true",
@@ -51,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     from code_diffusion.training import data, export
     from code_diffusion.training.train import TrainConfig, Trainer
 
+    if args.corpus_only:
+        from code_diffusion.training import corpus
+
+        corpus.write_docs(Path("docs/corpus-files.tsv"), export.EMBEDDED_DIR / "tokenizer.json")
+        return 0
     if args.prepare_only:
         data.build(args.run_dir, 4096)
         return 0

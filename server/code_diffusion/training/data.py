@@ -22,9 +22,11 @@ TOKENIZER_FILE = "tokenizer.json"
 def build(out_dir: Path, vocab_size: int, log=print) -> dict[str, int]:
     """Collect the corpus, train the tokenizer and write the token arrays into ``out_dir``.
 
-    Deterministic: the same machine state gives the same files, tokenizer and arrays.
+    Deterministic: the same machine state gives the same files, tokenizer and arrays. Downloads
+    the pinned corpus projects first if they are not in the cache yet.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    corpus.prepare(log=log)
     files, skipped = corpus.collect()
     corpus.write_manifest(files, skipped, out_dir / "manifest.json")
     log(f"corpus: {len(files)} files, {sum(f.chars for f in files):,} characters")

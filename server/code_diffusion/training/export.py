@@ -64,14 +64,14 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") 
 
 
 def write_corpus_table(run_dir: Path, out: Path) -> int:
-    """Write every corpus file (source, path, split, characters, hash) as a TSV for audit."""
+    """Write every corpus file of the run (kind, source, path, split, characters, hash) as a
+    TSV for audit, in the format of ``corpus.write_tsv``."""
+    from code_diffusion.training.corpus import SourceFile, write_tsv
+
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    rows = ["source\trelpath\tsplit\tchars\tsha1"]
-    rows += [f"{f['source']}\t{f['relpath']}\t{f['split']}\t{f['chars']}\t{f['sha1'][:12]}"
-             for f in manifest["files"]]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(rows) + "\n")
-    return len(rows) - 1
+    files = [SourceFile(**{"kind": "stdlib" if f["source"] == "stdlib" else "dependency", **f})
+             for f in manifest["files"]]  # a manifest older than the pinned projects has no kind
+    return write_tsv(files, out)
 
 
 def clean_log(log_file: Path) -> list[dict]:
