@@ -1,0 +1,296 @@
+"""Drafts: candidate texts for a hole, copied from places whose neighbourhood matches.
+
+A *place* is a run of non-blank lines in the document or in an indexed file. Its score is
+``up² + down²``, where ``up`` is how many stripped lines above the place equal, in order, the
+stripped lines above the hole, and ``down`` the same below (each run stops at the first mismatch
+and at ``RUN_CAP``). Places are found through the index, never by scanning every pair of lines:
+
+* ``continuation``: places next to an occurrence of the hole's nearest line above or below;
+  a place spans the lines between an occurrence of the line above and the next occurrence of the
+  line below (at most ``max_lines``), or one line;
+* ``similar``: places next to an occurrence of the *second* line above or below, when the nearest
+  neighbour differs; when that neighbour differs from the hole's by exactly one word, the same
+  word is replaced in the draft. Score halved;
+* ``rest_of_line``: when the user has typed the start of the line, every line starting with it
+  (the draft is the rest), scored like any place plus a small base so it is offered.
+
+Identical texts merge: the best place is kept and its score raised by the others' scores
+(``votes``). Same-file places get full weight, other files ``workspace_weight``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from code_diffusion.engine.context.index import IndexedFile, WorkspaceIndex
+from code_diffusion.engine.context.lines import Lines, indentation, line_hash, words
+
+RUN_CAP = 16
+ORIGINS = ("continuation", "similar", "rest_of_line")
+REST_OF_LINE_BASE = 0.5
+SIMILAR_FACTOR = 0.5
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A candidate text for the hole (inserted at the cursor, replacing the hole)."""
+
+    text: str
+    score: float
+    path: str | None
+    """The file it was copied from (``None``: the document itself when it has no path)."""
+    line: int
+    """0-based line number of its first line in that file."""
+    origin: str
+    """``continuation``, ``similar`` or ``rest_of_line``."""
+
+
+@dataclass(frozen=True)
+class Hole:
+    """The hole seen line by line: what is typed before it and where its neighbours are."""
+
+    lines: Lines
+    """The document's non-blank lines with the hole's own lines removed."""
+    at: int
+    """Index in ``lines`` where the hole sits (lines ``[:at]`` are above it)."""
+    head: str
+    """Text of the hole's first line before the cursor (indentation included)."""
+    tail: str
+    """Text of the hole's last line after the hole."""
+
+    @classmethod
+    def of(cls, text: str, start: int, end: int) -> Hole:
+        first = text.rfind("\n", 0, start) + 1
+        last = text.find("\n", end)
+        last = len(text) if last < 0 else last
+        lines = Lines.of(text[:first] + text[last + 1:] if last < len(text) else text[:first])
+        above = text.count("\n", 0, first)
+        at = sum(1 for number in lines.numbers if number < above)
+        return cls(lines, at, text[first:start], text[end:last])
+
+    @property
+    def typed(self) -> str:
+        return self.head.lstrip(" \t")
+
+    @property
+    def indent(self) -> str:
+        return indentation(self.head)
+
+    def above(self, count: int = RUN_CAP) -> tuple[int, ...]:
+        return self.lines.hashes[max(0, self.at - count): self.at][::-1]
+
+    def below(self, count: int = RUN_CAP) -> tuple[int, ...]:
+        return self.lines.hashes[self.at: self.at + count]
+
+
+@dataclass
+class _Source:
+    """A file seen as a sequence of line hashes, with its lines on demand."""
+
+    path: str | None
+    hashes: tuple[int, ...] | list[int]
+    lines: Callable[[], Lines]
+    weight: float
+    hole_at: int | None = None
+    """For the document: where the hole is (places touching it are the hole itself)."""
+
+
+def _run(hashes, start: int, step: int, wanted: tuple[int, ...]) -> int:
+    count, position = 0, start
+    while count < len(wanted) and 0 <= position < len(hashes) and hashes[position] == wanted[count]:
+        count += 1
+        position += step
+    return count
+
+
+def _place_span(hashes, first: int, last: int, hole: Hole, max_lines: int,
+                find_below: bool) -> tuple[int, int]:
+    """Extend a one-line place to the next occurrence of the hole's line below (or above)."""
+    below, above = hole.below(1), hole.above(1)
+    if find_below and below:
+        for end in range(first + 1, min(len(hashes), first + max_lines) + 1):
+            if end < len(hashes) and hashes[end] == below[0]:
+                return first, end
+    if not find_below and above:
+        for begin in range(last - 2, max(-1, last - max_lines - 2), -1):
+            if begin >= 0 and hashes[begin] == above[0]:
+                return begin + 1, last
+    return first, last
+
+
+def _places(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_lines: int
+            ) -> Iterable[tuple[int, int, str, int]]:
+    """(first, last, origin, skipped) places of one source, from anchor line indexes."""
+    for index in anchors.get("above", ()):
+        yield (*_place_span(source.hashes, index + 1, index + 2, hole, max_lines, True),
+               "continuation", 0)
+    for index in anchors.get("below", ()):
+        yield (*_place_span(source.hashes, index - 1, index, hole, max_lines, False),
+               "continuation", 0)
+    for index in anchors.get("above2", ()):
+        yield index + 2, index + 3, "similar", 1
+    for index in anchors.get("below2", ()):
+        yield index - 2, index - 1, "similar", -1
+    for index in anchors.get("typed", ()):
+        yield index, index + 1, "rest_of_line", 0
+
+
+def _score(source: _Source, hole: Hole, first: int, last: int, skipped: int) -> float:
+    above, below = hole.above(), hole.below()
+    if skipped == 1:  # the nearest line above differs: match from the second one
+        up = 1 + _run(source.hashes, first - 2, -1, above[1:]) if len(above) > 1 else 0
+        down = _run(source.hashes, last, 1, below)
+        return SIMILAR_FACTOR * (up * up + down * down) if up > 1 else 0.0
+    if skipped == -1:
+        up = _run(source.hashes, first - 1, -1, above)
+        down = 1 + _run(source.hashes, last + 1, 1, below[1:]) if len(below) > 1 else 0
+        return SIMILAR_FACTOR * (up * up + down * down) if down > 1 else 0.0
+    up = _run(source.hashes, first - 1, -1, above)
+    down = _run(source.hashes, last, 1, below)
+    return float(up * up + down * down)
+
+
+def _one_word_swap(theirs: str, ours: str) -> tuple[str, str] | None:
+    """``(old, new)`` when the two lines differ in exactly one word."""
+    a, b = words(theirs), words(ours)
+    if len(a) != len(b):
+        return None
+    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if len(diffs) == 1 and diffs[0][0][:1].isidentifier() and diffs[0][1][:1].isidentifier():
+        return diffs[0]
+    return None
+
+
+def _swap_word(text: str, old: str, new: str) -> str:
+    import re
+
+    return re.sub(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
+
+
+def _draft_text(lines: Lines, first: int, last: int, hole: Hole) -> str | None:
+    """The text the place gives for the hole, re-indented, or ``None`` if it does not fit."""
+    raw = [lines.line_text(i) for i in range(first, last)]
+    source_indent = indentation(raw[0])
+    head = raw[0].strip()
+    if not head.startswith(hole.typed):
+        return None
+    if hole.head:
+        indent, out = hole.indent, [head[len(hole.typed):]]
+    else:  # cursor at column 0: keep the source's indentation
+        indent, out = source_indent, [raw[0].rstrip()]
+    for line in raw[1:]:
+        body = line[len(source_indent):] if line.startswith(source_indent) else line.lstrip()
+        out.append(indent + body.rstrip())
+    text = "\n".join(out)
+    tail = hole.tail.strip()
+    if tail and text.endswith(tail):
+        text = text[: len(text) - len(tail)]
+    return text if text.strip() else None
+
+
+def _anchors(source: _Source, hole: Hole) -> dict[str, list[int]]:
+    """Line indexes of the hole's neighbours (and typed head) in the document."""
+    keys = _neighbour_keys(hole)
+    found: dict[str, list[int]] = {name: [] for name in keys}
+    for position, value in enumerate(source.hashes):
+        for name, key in keys.items():
+            if value == key[0]:
+                found[name].append(position)
+    if hole.typed:
+        typed = hole.typed
+        found["typed"] = [i for i, s in enumerate(hole.lines.stripped) if s.startswith(typed)]
+    return found
+
+
+def _neighbour_keys(hole: Hole) -> dict[str, tuple[int, str]]:
+    stripped, at = hole.lines.stripped, hole.at
+    keys = {}
+    for name, position in (("above", at - 1), ("above2", at - 2), ("below", at),
+                           ("below2", at + 1)):
+        if 0 <= position < len(stripped):
+            keys[name] = (line_hash(stripped[position]), stripped[position])
+    return keys
+
+
+def _workspace_anchors(index: WorkspaceIndex, hole: Hole, skip: str | None
+                       ) -> dict[str, dict[str, list[int]]]:
+    """Per indexed file (other than ``skip``): line indexes of the hole's neighbours."""
+    by_file: dict[str, dict[str, list[int]]] = {}
+    found: list[tuple[str, IndexedFile, int]] = []
+    for name, (_, stripped) in _neighbour_keys(hole).items():
+        found.extend((name, item, i) for item, i in index.find_line(stripped))
+    typed = hole.typed
+    if len(typed.encode("utf-8", "surrogatepass")) >= 4:
+        found.extend(("typed", item, i) for item, i in index.find_head(typed, limit=256))
+    for name, item, position in found:
+        if item.path != skip:
+            by_file.setdefault(item.path, {}).setdefault(name, []).append(position)
+    return by_file
+
+
+def _collect(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_lines: int,
+             out: dict[str, list[Draft]]) -> None:
+    """Score every place of ``source`` and add its draft to ``out`` (by text)."""
+    seen: set[tuple[int, int]] = set()
+    lines: Lines | None = None
+    for first, last, origin, skipped in _places(source, hole, anchors, max_lines):
+        if first < 0 or last > len(source.hashes) or first >= last or (first, last) in seen:
+            continue
+        if source.hole_at is not None and first <= source.hole_at <= last:
+            continue  # the hole's own neighbourhood
+        seen.add((first, last))
+        score = _score(source, hole, first, last, skipped)
+        if origin == "rest_of_line":
+            score += REST_OF_LINE_BASE
+        if score <= 0:
+            continue
+        lines = lines or source.lines()
+        text = _draft_text(lines, first, last, hole)
+        if text is None:
+            continue
+        if origin == "similar":
+            theirs = lines.stripped[first - 1 if skipped == 1 else last]
+            ours = hole.lines.stripped[hole.at - 1 if skipped == 1 else hole.at]
+            swap = _one_word_swap(theirs, ours)
+            if swap is not None:
+                text = _swap_word(text, *swap)
+        out.setdefault(text, []).append(
+            Draft(text, score * source.weight, source.path, lines.numbers[first], origin))
+
+
+def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
+                index: WorkspaceIndex | None = None, max_drafts: int = 8,
+                max_lines: int = 6, workspace_weight: float = 0.5) -> list[Draft]:
+    """Ranked, deduplicated drafts for the hole ``text[start:end]`` (best first, at most
+    ``max_drafts``). ``index`` adds places from its files other than ``path`` (the document's
+    own text is always taken from ``text``)."""
+    if not 0 <= start <= end <= len(text):
+        raise ValueError(f"find_drafts: need 0 ≤ start ≤ end ≤ len(text), got start={start}, "
+                         f"end={end}, len(text)={len(text)}")
+    hole = Hole.of(text, start, end)
+    document = _Source(path, hole.lines.hashes, lambda: hole.lines, 1.0, hole.at)
+    by_text: dict[str, list[Draft]] = {}
+    _collect(document, hole, _anchors(document, hole), max_lines, by_text)
+    if index is not None and workspace_weight > 0:
+        for other, anchors in sorted(_workspace_anchors(index, hole, path).items()):
+            item = index.get(other)
+            source = _Source(other, item.hashes, item.lines, workspace_weight)
+            _collect(source, hole, anchors, max_lines, by_text)
+            item.forget()
+    return rank(by_text, max_drafts)
+
+
+def rank(by_text: dict[str, list[Draft]], max_drafts: int) -> list[Draft]:
+    """One draft per text: its best place, scored by the sum over its places (votes)."""
+    merged = []
+    for drafts in by_text.values():
+        best = min(drafts, key=_order)
+        total = sum(d.score for d in drafts)
+        merged.append(Draft(best.text, total, best.path, best.line, best.origin))
+    merged.sort(key=_order)
+    return merged[:max_drafts]
+
+
+def _order(draft: Draft) -> tuple:
+    return (-draft.score, ORIGINS.index(draft.origin), draft.path or "", draft.line, draft.text)
