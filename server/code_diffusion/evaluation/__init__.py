@@ -1,0 +1,1 @@
+"""Infill quality of a model, measured: benchmarks, task files and reports."""
