@@ -10,12 +10,13 @@ and at ``RUN_CAP``). Places are found through the index, never by scanning every
   line below (at most ``max_lines``), or one line;
 * ``similar``: places next to an occurrence of the *second* line above or below, when the nearest
   neighbour differs; when that neighbour differs from the hole's by exactly one word, the same
-  word is replaced in the draft. Score halved;
+  word is replaced in the draft. Score × ``SIMILAR_FACTOR`` (0.1);
 * ``rest_of_line``: when the user has typed the start of the line, every line starting with it
   (the draft is the rest), scored like any place plus a small base so it is offered.
 
-Identical texts merge: the best place is kept and its score raised by the others' scores
-(``votes``). Same-file places get full weight, other files ``workspace_weight``.
+Identical texts merge into one draft with the best place's score (summing the places' scores
+ranked worse on the tuning split, seed 1). Same-file places get full weight, other files
+``workspace_weight``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from code_diffusion.engine.context.lines import Lines, indentation, line_hash, w
 RUN_CAP = 16
 ORIGINS = ("continuation", "similar", "rest_of_line")
 REST_OF_LINE_BASE = 0.5
-SIMILAR_FACTOR = 0.5
+SIMILAR_FACTOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -282,13 +283,8 @@ def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
 
 
 def rank(by_text: dict[str, list[Draft]], max_drafts: int) -> list[Draft]:
-    """One draft per text: its best place, scored by the sum over its places (votes)."""
-    merged = []
-    for drafts in by_text.values():
-        best = min(drafts, key=_order)
-        total = sum(d.score for d in drafts)
-        merged.append(Draft(best.text, total, best.path, best.line, best.origin))
-    merged.sort(key=_order)
+    """One draft per text (its best place), best first."""
+    merged = sorted((min(drafts, key=_order) for drafts in by_text.values()), key=_order)
     return merged[:max_drafts]
 
 
