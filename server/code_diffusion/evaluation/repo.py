@@ -353,3 +353,58 @@ def largest_file_latency(projects: dict[str, dict[str, str]], holes: int = 200,
     return {"file": f"{name}/{path}", "lines": projects[name][path].count("\n") + 1,
             "holes": len(sample), "latency_ms_p50": figures["latency_ms_p50"],
             "latency_ms_p95": figures["latency_ms_p95"]}
+
+
+def index_memory(root: str | Path, skip_dirs: tuple[str, ...] = ("site-packages",)
+                 ) -> dict[str, float | int]:
+    """Files, lines, ``memory_bytes()`` (MB) and RSS growth (MB) of indexing the ``.py``
+    files under ``root`` (``load_workspace`` rules; ``skip_dirs`` left out)."""
+    import psutil
+
+    from code_diffusion.engine.context import WorkspaceIndex
+
+    texts = {path: text for path, text in load_workspace(root, max_files=100_000).items()
+             if not any(part in skip_dirs for part in path.split("/"))}
+    process = psutil.Process()
+    before = process.memory_info().rss
+    index = WorkspaceIndex()
+    for path, text in texts.items():
+        index.update(path, text)
+    index.compact()
+    grown = process.memory_info().rss - before
+    return {"files": index.file_count, "lines": sum(t.count("\n") + 1 for t in texts.values()),
+            "text_mb": round(sum(map(len, texts.values())) / 2**20, 1),
+            "memory_bytes_mb": round(index.memory_bytes() / 2**20, 1),
+            "rss_growth_mb": round(grown / 2**20, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m code_diffusion.evaluation.repo",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--benchmark", choices=BENCHMARKS, default=SINGLE_LINE)
+    parser.add_argument("--limit", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-tasks", type=Path, metavar="FILE.jsonl")
+    parser.add_argument("--measure-drafts", action="store_true",
+                        help="drafts alone: exact match, right among drafts, answered, latency")
+    parser.add_argument("--index-memory", type=Path, metavar="DIR",
+                        help="also index the .py files under DIR (site-packages left out)")
+    args = parser.parse_args(argv)
+    projects = load_projects()
+    tasks = build_tasks(projects, args.benchmark, args.limit, args.seed)
+    if args.write_tasks:
+        write_tasks(args.write_tasks, tasks)
+        print(f"wrote {len(tasks)} tasks to {args.write_tasks}")
+    if args.measure_drafts:
+        print(json.dumps({"benchmark": args.benchmark, "seed": args.seed,
+                          **measure_drafts(projects, tasks, args.benchmark)}))
+        print(json.dumps({"largest_file": largest_file_latency(projects)}))
+    if args.index_memory:
+        print(json.dumps({"index": index_memory(args.index_memory)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

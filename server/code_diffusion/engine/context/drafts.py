@@ -106,16 +106,17 @@ def _run(hashes, start: int, step: int, wanted: tuple[int, ...]) -> int:
 
 
 def _place_span(hashes, first: int, last: int, hole: Hole, max_lines: int,
-                find_below: bool) -> tuple[int, int]:
-    """Extend a one-line place to the next occurrence of the hole's line below (or above)."""
+                find_below: bool, avoid: int | None) -> tuple[int, int]:
+    """Extend a one-line place to the next occurrence of the hole's line below (or above),
+    never to the hole's own neighbour (at ``avoid`` in the document)."""
     below, above = hole.below(1), hole.above(1)
     if find_below and below:
         for end in range(first + 1, min(len(hashes), first + max_lines) + 1):
-            if end < len(hashes) and hashes[end] == below[0]:
+            if end < len(hashes) and hashes[end] == below[0] and end != avoid:
                 return first, end
     if not find_below and above:
         for begin in range(last - 2, max(-1, last - max_lines - 2), -1):
-            if begin >= 0 and hashes[begin] == above[0]:
+            if begin >= 0 and hashes[begin] == above[0] and begin + 1 != avoid:
                 return begin + 1, last
     return first, last
 
@@ -124,10 +125,12 @@ def _places(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_line
             ) -> Iterable[tuple[int, int, str, int]]:
     """(first, last, origin, skipped) places of one source, from anchor line indexes."""
     for index in anchors.get("above", ()):
-        yield (*_place_span(source.hashes, index + 1, index + 2, hole, max_lines, True),
+        yield (*_place_span(source.hashes, index + 1, index + 2, hole, max_lines, True,
+                                 source.hole_at),
                "continuation", 0)
     for index in anchors.get("below", ()):
-        yield (*_place_span(source.hashes, index - 1, index, hole, max_lines, False),
+        yield (*_place_span(source.hashes, index - 1, index, hole, max_lines, False,
+                                 source.hole_at),
                "continuation", 0)
     for index in anchors.get("above2", ()):
         yield index + 2, index + 3, "similar", 1
