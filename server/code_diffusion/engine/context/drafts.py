@@ -31,6 +31,9 @@ RUN_CAP = 16
 ORIGINS = ("continuation", "similar", "rest_of_line")
 REST_OF_LINE_BASE = 0.5
 SIMILAR_FACTOR = 0.1
+INDENT_FACTOR = 0.25
+"""Score factor per neighbour (above, below) whose indentation relative to the draft differs
+from the hole's."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class Hole:
     """Text of the hole's first line before the cursor (indentation included)."""
     tail: str
     """Text of the hole's last line after the hole."""
+    first_line: int
+    """The document's line number of the hole's first line."""
+    removed: int
+    """How many document lines the hole's lines take (they are not in ``lines``)."""
 
     @classmethod
     def of(cls, text: str, start: int, end: int) -> Hole:
@@ -68,7 +75,12 @@ class Hole:
         lines = Lines.of(text[:first] + text[last + 1:] if last < len(text) else text[:first])
         above = text.count("\n", 0, first)
         at = sum(1 for number in lines.numbers if number < above)
-        return cls(lines, at, text[first:start], text[end:last])
+        removed = text.count("\n", first, last) + 1
+        return cls(lines, at, text[first:start], text[end:last], above, removed)
+
+    def document_line(self, number: int) -> int:
+        """The document's line number of line ``number`` of ``lines``."""
+        return number + self.removed if number >= self.first_line else number
 
     @property
     def typed(self) -> str:
@@ -233,6 +245,27 @@ def _workspace_anchors(index: WorkspaceIndex, hole: Hole, skip: str | None
     return by_file
 
 
+def _indent_width(line: str) -> int:
+    return len(indentation(line).expandtabs(8))
+
+
+def _indent_mismatches(lines: Lines, first: int, last: int, hole: Hole) -> int:
+    """How many of the place's neighbours (above, below) sit at a different indentation,
+    relative to the place's first line, than the hole's neighbours relative to the hole."""
+    if not hole.head:
+        return 0
+    ours = _indent_width(hole.head)
+    theirs = _indent_width(lines.line_text(first))
+    mismatches = 0
+    if hole.at > 0 and first > 0:
+        mismatches += (_indent_width(hole.lines.line_text(hole.at - 1)) - ours
+                       != _indent_width(lines.line_text(first - 1)) - theirs)
+    if hole.at < len(hole.lines) and last < len(lines):
+        mismatches += (_indent_width(hole.lines.line_text(hole.at)) - ours
+                       != _indent_width(lines.line_text(last)) - theirs)
+    return mismatches
+
+
 def _collect(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_lines: int,
              out: dict[str, list[Draft]]) -> None:
     """Score every place of ``source`` and add its draft to ``out`` (by text)."""
@@ -253,14 +286,18 @@ def _collect(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_lin
         text = _draft_text(lines, first, last, hole)
         if text is None:
             continue
+        score *= INDENT_FACTOR ** _indent_mismatches(lines, first, last, hole)
         if origin == "similar":
             theirs = lines.stripped[first - 1 if skipped == 1 else last]
             ours = hole.lines.stripped[hole.at - 1 if skipped == 1 else hole.at]
             swap = _one_word_swap(theirs, ours)
             if swap is not None:
                 text = _swap_word(text, *swap)
+        number = lines.numbers[first]
+        if source.hole_at is not None:
+            number = hole.document_line(number)
         out.setdefault(text, []).append(
-            Draft(text, score * source.weight, source.path, lines.numbers[first], origin))
+            Draft(text, score * source.weight, source.path, number, origin))
 
 
 def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
@@ -282,14 +319,19 @@ def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
             source = _Source(other, item.hashes, item.lines, workspace_weight)
             _collect(source, hole, anchors, max_lines, by_text)
             item.forget()
-    return rank(by_text, max_drafts)
+    hole_line = text.count("\n", 0, start)
+    return rank(by_text, max_drafts, path, hole_line)
 
 
-def rank(by_text: dict[str, list[Draft]], max_drafts: int) -> list[Draft]:
-    """One draft per text (its best place), best first."""
-    merged = sorted((min(drafts, key=_order) for drafts in by_text.values()), key=_order)
+def rank(by_text: dict[str, list[Draft]], max_drafts: int, path: str | None = None,
+         hole_line: int = 0) -> list[Draft]:
+    """One draft per text (its best place), best first: by score, then the document's own
+    places nearest the hole, then origin, path and line."""
+    def order(draft: Draft) -> tuple:
+        own = draft.path == path
+        distance = abs(draft.line - hole_line) if own else 0
+        return (-draft.score, not own, distance, ORIGINS.index(draft.origin),
+                draft.path or "", draft.line, draft.text)
+
+    merged = sorted((min(drafts, key=order) for drafts in by_text.values()), key=order)
     return merged[:max_drafts]
-
-
-def _order(draft: Draft) -> tuple:
-    return (-draft.score, ORIGINS.index(draft.origin), draft.path or "", draft.line, draft.text)

@@ -121,3 +121,20 @@ def test_the_context_package_imports_no_torch_or_lsp():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_draft_lines_are_document_line_numbers_below_the_hole_too():
+    text = "a()\n\nc()\nx()\nb()\na()\n\nc()\n"
+    at = text.index("\n\nc()") + 1
+    drafts = find_drafts(text, at, at)
+    lines = text.split("\n")
+    assert drafts and all(lines[d.line].strip() == d.text for d in drafts)
+    assert {d.line for d in drafts} == {5, 7}
+
+
+def test_indentation_that_disagrees_with_the_neighbours_lowers_a_place():
+    text, at = hole("if a:\n    run()\nstop()\nx = 1\nif a:\n        run()\nstop()\n"
+                    "y = 2\nif a:\n    |\nstop()\n")
+    drafts = find_drafts(text, at, at)
+    # both places give "run()" with runs 1 + 1; the nearer one is indented unlike the hole
+    assert [(d.text, d.line, d.score) for d in drafts] == [("run()", 1, 2.0)]
