@@ -15,7 +15,8 @@ document's line hashes and the index, never by comparing every pair of lines:
   neighbour differs; when that neighbour differs from the hole's by exactly one word, the same
   word is replaced in the draft. Score × ``SIMILAR_FACTOR`` (0.1);
 * ``rest_of_line``: when the user has typed the start of the line, every line starting with it
-  (the draft is the rest), scored like any place plus a small base so it is offered.
+  in the document and in the other files where the hole's neighbours occur (the draft is the
+  rest), scored like any place plus a small base so it is offered.
 
 Identical texts merge into one draft with the best place's score (summing the places' scores
 ranked worse on the tuning split). Same-file places get full weight, other files
@@ -26,6 +27,7 @@ reported split).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -81,7 +83,7 @@ class Hole:
         last = len(text) if last < 0 else last
         lines = Lines.of(text[:first] + text[last + 1:] if last < len(text) else text[:first])
         above = text.count("\n", 0, first)
-        at = sum(1 for number in lines.numbers if number < above)
+        at = bisect.bisect_left(lines.numbers, above)
         removed = text.count("\n", first, last) + 1
         return cls(lines, at, text[first:start], text[end:last], above, removed)
 
@@ -225,14 +227,20 @@ def _anchors(source: _Source, hole: Hole) -> dict[str, list[int]]:
     """Line indexes of the hole's neighbours (and typed head) in the document."""
     keys = _neighbour_keys(hole)
     found: dict[str, list[int]] = {name: [] for name in keys}
+    wanted: dict[int, list[str]] = {}
+    for name, (key, _) in keys.items():
+        wanted.setdefault(key, []).append(name)
     for position, value in enumerate(source.hashes):
-        for name, key in keys.items():
-            if value == key[0]:
+        if value in wanted:
+            for name in wanted[value]:
                 found[name].append(position)
     if hole.typed:
-        typed = hole.typed
-        found["typed"] = [i for i, s in enumerate(hole.lines.stripped) if s.startswith(typed)]
+        found["typed"] = _typed_lines(hole.lines, hole.typed)
     return found
+
+
+def _typed_lines(lines: Lines, typed: str) -> list[int]:
+    return [i for i, stripped in enumerate(lines.stripped) if stripped.startswith(typed)]
 
 
 def _neighbour_keys(hole: Hole) -> dict[str, tuple[int, str]]:
@@ -252,9 +260,6 @@ def _workspace_anchors(index: WorkspaceIndex, hole: Hole, skip: str | None
     found: list[tuple[str, IndexedFile, int]] = []
     for name, (_, stripped) in _neighbour_keys(hole).items():
         found.extend((name, item, i) for item, i in index.find_line(stripped))
-    typed = hole.typed
-    if len(typed.encode("utf-8", "surrogatepass")) >= 4:
-        found.extend(("typed", item, i) for item, i in index.find_head(typed, limit=256))
     for name, item, position in found:
         if item.path != skip:
             by_file.setdefault(item.path, {}).setdefault(name, []).append(position)
@@ -332,9 +337,11 @@ def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
     if index is not None and workspace_weight > 0:
         for other, anchors in sorted(_workspace_anchors(index, hole, path).items()):
             item = index.get(other)
-            source = _Source(other, item.hashes, item.lines, workspace_weight)
+            source = _Source(other, item.hashes.tolist(),
+                             lambda item=item: index.lines(item), workspace_weight)
+            if hole.typed:  # the rest of the line, from the files this hole already points to
+                anchors["typed"] = _typed_lines(source.lines(), hole.typed)
             _collect(source, hole, anchors, max_lines, by_text)
-            item.forget()
     hole_line = text.count("\n", 0, start)
     return rank(by_text, max_drafts, path, hole_line)
 

@@ -1,8 +1,9 @@
 """``WorkspaceIndex``: the texts of a workspace, indexed by line for draft matching.
 
-Each file keeps its text zlib-compressed and two 32-bit keys per non-blank line: the hash of the
-stripped line and its head key (first four bytes). Look-ups go through sorted arrays (one
-``searchsorted`` per key), so a query costs O(log n + matches) whatever the workspace size.
+Each file keeps its text zlib-compressed and one 32-bit key per non-blank line, the hash of the
+stripped line. A look-up goes through a sorted copy of the keys (one ``searchsorted``), so it
+costs O(log n + matches) whatever the workspace size: 12 bytes a line in all (the key, its sorted
+copy and the order), plus the compressed text.
 
 Updates are incremental: a changed file gets a new entry in a small *fresh* layer, scanned
 directly by look-ups, and its old entry is marked dead in the *base* layer (O(size of the file)).
@@ -15,15 +16,18 @@ from __future__ import annotations
 
 import sys
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from code_diffusion.engine.context.lines import Lines, head_key, head_range, line_hash
+from code_diffusion.engine.context.lines import Lines, line_hash
 
 FRESH_FILES = 64
 """A look-up first merges the fresh layer into the base if it holds more files than this."""
+LINES_CACHED = 64
+"""Decompressed files kept for the next look-ups."""
 MAX_POSTINGS = 4096
 """A key with more occurrences than this (``return``, ``)``) is not used to look up places."""
 
@@ -36,32 +40,22 @@ class IndexedFile:
     packed: bytes
     hashes: np.ndarray
     """uint32 hash of each non-blank stripped line, in order."""
-    heads: np.ndarray
-    """uint32 head key of each non-blank stripped line."""
     size: int
     """Length of the text in characters."""
-    _lines: Lines | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, path: str, text: str) -> IndexedFile:
         lines = Lines.of(text)
         return cls(path, zlib.compress(text.encode("utf-8", "surrogatepass"), 1),
-                   np.fromiter(lines.hashes, np.uint32, len(lines)),
-                   np.fromiter(map(head_key, lines.stripped), np.uint32, len(lines)),
-                   len(text))
+                   np.fromiter(lines.hashes, np.uint32, len(lines)), len(text))
 
     @property
     def text(self) -> str:
         return zlib.decompress(self.packed).decode("utf-8", "surrogatepass")
 
     def lines(self) -> Lines:
-        """The file's lines (decompressed on demand; drop with :meth:`forget`)."""
-        if self._lines is None:
-            self._lines = Lines.of(self.text)
-        return self._lines
-
-    def forget(self) -> None:
-        self._lines = None
+        """The file's lines, decompressed (``WorkspaceIndex.lines`` caches the last few)."""
+        return Lines.of(self.text, self.hashes.tolist())
 
 
 class _Layer:
@@ -73,22 +67,17 @@ class _Layer:
         self.starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         self.lines = int(self.starts[-1])
         hashes = np.concatenate([f.hashes for f in files]) if files else np.zeros(0, np.uint32)
-        heads = np.concatenate([f.heads for f in files]) if files else np.zeros(0, np.uint32)
-        for number, item in enumerate(files):  # the files share the layer's arrays
+        for number, item in enumerate(files):  # the files share the layer's array
             item.hashes = hashes[self.starts[number]: self.starts[number + 1]]
-            item.heads = heads[self.starts[number]: self.starts[number + 1]]
         self.hash_order = np.argsort(hashes, kind="stable").astype(np.uint32)
         self.hash_sorted = hashes[self.hash_order]
-        self.head_order = np.argsort(heads, kind="stable").astype(np.uint32)
-        self.head_sorted = heads[self.head_order]
 
-    def find(self, sorted_keys: np.ndarray, order: np.ndarray, low: int, high: int,
-             limit: int) -> Iterator[tuple[IndexedFile, int]]:
-        start = int(np.searchsorted(sorted_keys, low, "left"))
-        stop = int(np.searchsorted(sorted_keys, high, "right"))
+    def find(self, key: int, limit: int) -> Iterator[tuple[IndexedFile, int]]:
+        start = int(np.searchsorted(self.hash_sorted, key, "left"))
+        stop = int(np.searchsorted(self.hash_sorted, key, "right"))
         if stop - start > limit:
             return
-        where = order[start:stop].astype(np.int64)
+        where = self.hash_order[start:stop].astype(np.int64)
         owners = np.searchsorted(self.starts, where, "right") - 1
         for position, owner in zip(where.tolist(), owners.tolist(), strict=True):
             item = self.files[owner]
@@ -97,7 +86,7 @@ class _Layer:
 
     def nbytes(self) -> int:
         return int(self.starts.nbytes + self.hash_order.nbytes + self.hash_sorted.nbytes
-                   + self.head_order.nbytes + self.head_sorted.nbytes + 2 * 4 * self.lines)
+                   + 4 * self.lines)
 
 
 class WorkspaceIndex:
@@ -110,6 +99,7 @@ class WorkspaceIndex:
         self._base_slot: dict[str, int] = {}
         self._fresh: dict[str, IndexedFile] = {}
         self._fresh_lines = 0
+        self._decompressed: OrderedDict[str, tuple[IndexedFile, Lines]] = OrderedDict()
 
     # --- contents --------------------------------------------------------------------------
     def update(self, path: str, text: str) -> None:
@@ -127,6 +117,7 @@ class WorkspaceIndex:
         """Forget ``path`` (no error if it is not indexed)."""
         if self._files.pop(path, None) is None:
             return
+        self._decompressed.pop(path, None)
         fresh = self._fresh.pop(path, None)
         if fresh is not None:
             self._fresh_lines -= len(fresh.hashes)
@@ -146,6 +137,18 @@ class WorkspaceIndex:
         self._fresh.clear()
         self._fresh_lines = 0
 
+    def lines(self, item: IndexedFile) -> Lines:
+        """``item``'s lines, from a small cache of recently decompressed files."""
+        cached = self._decompressed.get(item.path)
+        if cached is not None and cached[0] is item:
+            self._decompressed.move_to_end(item.path)
+            return cached[1]
+        lines = item.lines()
+        self._decompressed[item.path] = (item, lines)
+        while len(self._decompressed) > LINES_CACHED:
+            self._decompressed.popitem(last=False)
+        return lines
+
     def paths(self) -> list[str]:
         return sorted(self._files)
 
@@ -164,15 +167,15 @@ class WorkspaceIndex:
         return len(self._files)
 
     def memory_bytes(self) -> int:
-        """Approximate bytes held: compressed texts, key arrays, sorted orders and per-file
-        objects (decompressed line caches included)."""
+        """Approximate bytes held: compressed texts, key arrays, sorted orders, per-file
+        objects and the few decompressed files cached."""
         total = self._base.nbytes() + 64 * len(self._base_slot)
         for item in self._files.values():
             total += sys.getsizeof(item.packed) + 200 + len(item.path)
             if item.path in self._fresh:
-                total += item.hashes.nbytes + item.heads.nbytes
-            if item._lines is not None:
-                total += sum(map(sys.getsizeof, item._lines.raw)) * 2
+                total += item.hashes.nbytes
+        for _, lines in self._decompressed.values():
+            total += 3 * sum(map(sys.getsizeof, lines.raw))
         return total
 
     # --- look-ups --------------------------------------------------------------------------
@@ -183,22 +186,7 @@ class WorkspaceIndex:
         key = line_hash(stripped)
         if len(self._fresh) > FRESH_FILES:
             self._merge()
-        found = list(self._base.find(self._base.hash_sorted, self._base.hash_order,
-                                     key, key, limit))
+        found = list(self._base.find(key, limit))
         for item in self._fresh.values():
             found.extend((item, int(i)) for i in np.flatnonzero(item.hashes == key))
-        return found if len(found) <= limit else []
-
-    def find_head(self, head: str, limit: int = MAX_POSTINGS
-                  ) -> list[tuple[IndexedFile, int]]:
-        """Candidate (file, line index) pairs whose stripped line may start with ``head``
-        (the first four bytes match; callers check the rest)."""
-        low, high = head_range(head)
-        if len(self._fresh) > FRESH_FILES:
-            self._merge()
-        found = list(self._base.find(self._base.head_sorted, self._base.head_order,
-                                     low, high, limit))
-        for item in self._fresh.values():
-            hits = np.flatnonzero((item.heads >= low) & (item.heads <= high))
-            found.extend((item, int(i)) for i in hits)
         return found if len(found) <= limit else []

@@ -1,39 +1,22 @@
 """Line-level helpers shared by the index and the draft finder.
 
 Matching works on a file's *non-blank lines, stripped*: indentation and blank lines do not stop
-two places from matching. A line is identified by a 32-bit hash of its stripped text and, for
-"rest of line" lookups, by a 32-bit key made of its first four UTF-8 bytes.
+two places from matching. A line is identified by a 32-bit hash of its stripped text (Python's
+string hash, stable within a process, which is where the index lives; results depend on it only
+through collisions, about one in 4 billion pairs).
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from dataclasses import dataclass
-
-HEAD_BYTES = 4
-"""How many leading bytes of a stripped line make its head key."""
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\S")
 
 
 def line_hash(stripped: str) -> int:
-    """A deterministic 32-bit hash of a stripped line (CRC-32 of its UTF-8 bytes)."""
-    return zlib.crc32(stripped.encode("utf-8", "surrogatepass"))
-
-
-def head_key(stripped: str) -> int:
-    """The first ``HEAD_BYTES`` UTF-8 bytes of ``stripped`` as a big-endian integer, padded
-    with zero bytes. Lines starting with a given head of ≥ 4 bytes share this key."""
-    raw = stripped.encode("utf-8", "surrogatepass")[:HEAD_BYTES]
-    return int.from_bytes(raw.ljust(HEAD_BYTES, b"\0"), "big")
-
-
-def head_range(head: str) -> tuple[int, int]:
-    """The inclusive key range of every line whose stripped text starts with ``head``."""
-    raw = head.encode("utf-8", "surrogatepass")[:HEAD_BYTES]
-    return (int.from_bytes(raw.ljust(HEAD_BYTES, b"\0"), "big"),
-            int.from_bytes(raw.ljust(HEAD_BYTES, b"\xff"), "big"))
+    """The 32-bit hash of a stripped line (stable within the process)."""
+    return hash(stripped) & 0xFFFFFFFF
 
 
 def indentation(line: str) -> str:
@@ -58,15 +41,15 @@ class Lines:
     hashes: tuple[int, ...]
 
     @classmethod
-    def of(cls, text: str) -> Lines:
+    def of(cls, text: str, hashes: list[int] | None = None) -> Lines:
+        """The lines of ``text``; ``hashes`` saves hashing when the caller has them."""
         raw = tuple(text.split("\n"))
-        numbers, stripped = [], []
-        for number, line in enumerate(raw):
-            content = line.strip()
-            if content:
-                numbers.append(number)
-                stripped.append(content)
-        return cls(raw, tuple(numbers), tuple(stripped), tuple(map(line_hash, stripped)))
+        every = [line.strip() for line in raw]
+        numbers = tuple(number for number, content in enumerate(every) if content)
+        stripped = tuple(every[number] for number in numbers)
+        if hashes is None:
+            hashes = [hash(content) & 0xFFFFFFFF for content in stripped]
+        return cls(raw, numbers, stripped, tuple(hashes))
 
     def __len__(self) -> int:
         return len(self.stripped)

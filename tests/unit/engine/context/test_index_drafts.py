@@ -138,3 +138,15 @@ def test_indentation_that_disagrees_with_the_neighbours_lowers_a_place():
     drafts = find_drafts(text, at, at)
     # both places give "run()" with runs 1 + 1; the nearer one is indented unlike the hole
     assert [(d.text, d.line, d.score) for d in drafts] == [("run()", 1, 2.0)]
+
+
+def test_rest_of_line_from_a_file_where_the_neighbours_occur():
+    index = WorkspaceIndex()
+    index.update("lib.py", "def h(items):\n    for item in items:\n        pass\n"
+                           "    return 0\n\n\ndef k(items):\n"
+                           "    total = sum_weights(items, scale=2)\n")
+    text = "def f(items):\n    for item in items:\n        pass\n    total = sum_w\n"
+    at = text.index("sum_w") + len("sum_w")
+    drafts = find_drafts(text, at, at, path="f.py", index=index)
+    assert [(d.text, d.path, d.origin) for d in drafts] == [
+        ("eights(items, scale=2)", "lib.py", "rest_of_line")]
