@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from code_diffusion.engine.context.index import IndexedFile, WorkspaceIndex
 from code_diffusion.engine.context.lines import Lines, indentation, line_hash, words
@@ -99,11 +100,27 @@ class Hole:
     def indent(self) -> str:
         return indentation(self.head)
 
-    def above(self, count: int = RUN_CAP) -> tuple[int, ...]:
-        return self.lines.hashes[max(0, self.at - count): self.at][::-1]
+    @cached_property
+    def up_keys(self) -> tuple[int, ...]:
+        """Hashes of the lines above the hole, nearest first (at most ``RUN_CAP``)."""
+        return self.lines.hashes[max(0, self.at - RUN_CAP): self.at][::-1]
 
-    def below(self, count: int = RUN_CAP) -> tuple[int, ...]:
-        return self.lines.hashes[self.at: self.at + count]
+    @cached_property
+    def down_keys(self) -> tuple[int, ...]:
+        return self.lines.hashes[self.at: self.at + RUN_CAP]
+
+    @cached_property
+    def indent_steps(self) -> tuple[int | None, int | None]:
+        """Indentation of the neighbour above and below minus the hole's (``None``: no
+        neighbour, or the cursor is at column 0 and the hole's indentation is unknown)."""
+        if not self.head:
+            return None, None
+        ours = _indent_width(self.head)
+        above = (_indent_width(self.lines.line_text(self.at - 1)) - ours
+                 if self.at > 0 else None)
+        below = (_indent_width(self.lines.line_text(self.at)) - ours
+                 if self.at < len(self.lines) else None)
+        return above, below
 
 
 @dataclass
@@ -116,6 +133,12 @@ class _Source:
     weight: float
     hole_at: int | None = None
     """For the document: where the hole is (places touching it are the hole itself)."""
+
+
+def _indent_width(line: str) -> int:
+    """Width of the indentation, a tab counting 8."""
+    indent = indentation(line)
+    return len(indent) + 7 * indent.count("\t")
 
 
 def _run(hashes, start: int, step: int, wanted: tuple[int, ...], gaps: int = 0) -> int:
@@ -139,7 +162,7 @@ def _place_span(hashes, first: int, last: int, hole: Hole, max_lines: int,
                 find_below: bool, avoid: int | None) -> tuple[int, int]:
     """Extend a one-line place to the next occurrence of the hole's line below (or above),
     never to the hole's own neighbour (at ``avoid`` in the document)."""
-    below, above = hole.below(1), hole.above(1)
+    below, above = hole.down_keys[:1], hole.up_keys[:1]
     if find_below and below:
         for end in range(first + 1, min(len(hashes), first + max_lines) + 1):
             if end < len(hashes) and hashes[end] == below[0] and end != avoid:
@@ -171,7 +194,7 @@ def _places(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_line
 
 
 def _score(source: _Source, hole: Hole, first: int, last: int, skipped: int) -> float:
-    above, below = hole.above(), hole.below()
+    above, below = hole.up_keys, hole.down_keys
     if skipped == 1:  # the nearest line above differs: match from the second one
         up = 1 + _run(source.hashes, first - 2, -1, above[1:]) if len(above) > 1 else 0
         down = _run(source.hashes, last, 1, below)
@@ -266,36 +289,45 @@ def _workspace_anchors(index: WorkspaceIndex, hole: Hole, skip: str | None
     return by_file
 
 
-def _indent_width(line: str) -> int:
-    return len(indentation(line).expandtabs(8))
-
-
 def _indent_mismatches(lines: Lines, first: int, last: int, hole: Hole) -> int:
     """How many of the place's neighbours (above, below) sit at a different indentation,
     relative to the place's first line, than the hole's neighbours relative to the hole."""
-    if not hole.head:
+    above, below = hole.indent_steps
+    if above is None and below is None:
         return 0
-    ours = _indent_width(hole.head)
     theirs = _indent_width(lines.line_text(first))
     mismatches = 0
-    if hole.at > 0 and first > 0:
-        mismatches += (_indent_width(hole.lines.line_text(hole.at - 1)) - ours
-                       != _indent_width(lines.line_text(first - 1)) - theirs)
-    if hole.at < len(hole.lines) and last < len(lines):
-        mismatches += (_indent_width(hole.lines.line_text(hole.at)) - ours
-                       != _indent_width(lines.line_text(last)) - theirs)
+    if above is not None and first > 0:
+        mismatches += _indent_width(lines.line_text(first - 1)) - theirs != above
+    if below is not None and last < len(lines):
+        mismatches += _indent_width(lines.line_text(last)) - theirs != below
     return mismatches
 
 
+@dataclass(frozen=True)
+class _Place:
+    """A scored place, before its text is made (only the best places get one)."""
+
+    order: tuple
+    source: _Source
+    first: int
+    last: int
+    origin: str
+    skipped: int
+    score: float
+    line: int
+
+
 def _collect(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_lines: int,
-             out: dict[str, list[Draft]]) -> None:
-    """Score every place of ``source`` and add its draft to ``out`` (by text)."""
+             out: list[_Place]) -> None:
+    """Score every place of ``source`` and add it to ``out``."""
     seen: set[tuple[int, int]] = set()
     lines: Lines | None = None
+    own = source.hole_at is not None
     for first, last, origin, skipped in _places(source, hole, anchors, max_lines):
         if first < 0 or last > len(source.hashes) or first >= last or (first, last) in seen:
             continue
-        if source.hole_at is not None and first <= source.hole_at <= last:
+        if own and first <= source.hole_at <= last:
             continue  # the hole's own neighbourhood
         seen.add((first, last))
         score = _score(source, hole, first, last, skipped)
@@ -304,21 +336,26 @@ def _collect(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_lin
         if score <= 0:
             continue
         lines = lines or source.lines()
-        text = _draft_text(lines, first, last, hole)
-        if text is None:
-            continue
-        score *= INDENT_FACTOR ** _indent_mismatches(lines, first, last, hole)
-        if origin == "similar":
-            theirs = lines.stripped[first - 1 if skipped == 1 else last]
-            ours = hole.lines.stripped[hole.at - 1 if skipped == 1 else hole.at]
-            swap = _one_word_swap(theirs, ours)
-            if swap is not None:
-                text = _swap_word(text, *swap)
-        number = lines.numbers[first]
-        if source.hole_at is not None:
-            number = hole.document_line(number)
-        out.setdefault(text, []).append(
-            Draft(text, score * source.weight, source.path, number, origin))
+        score *= source.weight * INDENT_FACTOR ** _indent_mismatches(lines, first, last, hole)
+        number = hole.document_line(lines.numbers[first]) if own else lines.numbers[first]
+        distance = abs(number - hole.first_line) if own else 0
+        order = (-score, not own, distance, ORIGINS.index(origin), source.path or "", number,
+                 last)
+        out.append(_Place(order, source, first, last, origin, skipped, score, number))
+
+
+def _text(place: _Place, hole: Hole) -> str | None:
+    """The draft text of a place, or ``None`` when it does not fit the hole."""
+    lines = place.source.lines()
+    text = _draft_text(lines, place.first, place.last, hole)
+    if text is not None and place.origin == "similar":
+        first, last = place.first, place.last
+        theirs = lines.stripped[first - 1 if place.skipped == 1 else last]
+        ours = hole.lines.stripped[hole.at - 1 if place.skipped == 1 else hole.at]
+        swap = _one_word_swap(theirs, ours)
+        if swap is not None:
+            text = _swap_word(text, *swap)
+    return text
 
 
 def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
@@ -326,14 +363,18 @@ def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
                 max_lines: int = 6, workspace_weight: float = 0.5) -> list[Draft]:
     """Ranked, deduplicated drafts for the hole ``text[start:end]`` (best first, at most
     ``max_drafts``). ``index`` adds places from its files other than ``path`` (the document's
-    own text is always taken from ``text``)."""
+    own text is always taken from ``text``).
+
+    Places are ranked by score, then the document's own places nearest the hole, then origin,
+    path and line; a text is kept once, at its best place.
+    """
     if not 0 <= start <= end <= len(text):
         raise ValueError(f"find_drafts: need 0 ≤ start ≤ end ≤ len(text), got start={start}, "
                          f"end={end}, len(text)={len(text)}")
     hole = Hole.of(text, start, end)
     document = _Source(path, hole.lines.hashes, lambda: hole.lines, 1.0, hole.at)
-    by_text: dict[str, list[Draft]] = {}
-    _collect(document, hole, _anchors(document, hole), max_lines, by_text)
+    places: list[_Place] = []
+    _collect(document, hole, _anchors(document, hole), max_lines, places)
     if index is not None and workspace_weight > 0:
         for other, anchors in sorted(_workspace_anchors(index, hole, path).items()):
             item = index.get(other)
@@ -341,20 +382,13 @@ def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
                              lambda item=item: index.lines(item), workspace_weight)
             if hole.typed:  # the rest of the line, from the files this hole already points to
                 anchors["typed"] = _typed_lines(source.lines(), hole.typed)
-            _collect(source, hole, anchors, max_lines, by_text)
-    hole_line = text.count("\n", 0, start)
-    return rank(by_text, max_drafts, path, hole_line)
-
-
-def rank(by_text: dict[str, list[Draft]], max_drafts: int, path: str | None = None,
-         hole_line: int = 0) -> list[Draft]:
-    """One draft per text (its best place), best first: by score, then the document's own
-    places nearest the hole, then origin, path and line."""
-    def order(draft: Draft) -> tuple:
-        own = draft.path == path
-        distance = abs(draft.line - hole_line) if own else 0
-        return (-draft.score, not own, distance, ORIGINS.index(draft.origin),
-                draft.path or "", draft.line, draft.text)
-
-    merged = sorted((min(drafts, key=order) for drafts in by_text.values()), key=order)
-    return merged[:max_drafts]
+            _collect(source, hole, anchors, max_lines, places)
+    drafts: dict[str, Draft] = {}
+    for place in sorted(places, key=lambda p: p.order):
+        if len(drafts) >= max_drafts:
+            break
+        draft_text = _text(place, hole)
+        if draft_text is not None and draft_text not in drafts:
+            drafts[draft_text] = Draft(draft_text, place.score, place.source.path, place.line,
+                                       place.origin)
+    return list(drafts.values())
