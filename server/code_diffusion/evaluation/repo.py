@@ -63,7 +63,6 @@ class RepoTask:
 
 
 # --- the projects ------------------------------------------------------------------------------
-
 def wheel_paths(cache_dir: Path = CACHE_DIR, download: bool = True) -> dict[str, Path]:
     """The four pinned wheels, downloaded with pip into ``cache_dir`` if missing."""
     def find() -> dict[str, Path]:
@@ -107,7 +106,6 @@ def load_projects(cache_dir: Path = CACHE_DIR, download: bool = True
 
 
 # --- holes -------------------------------------------------------------------------------------
-
 def _bodies(tree: ast.AST) -> Iterator[list[ast.stmt]]:
     """Every statement list inside a function (the function's body and nested blocks)."""
     def inner(node: ast.AST) -> Iterator[list[ast.stmt]]:
@@ -222,7 +220,6 @@ def write_tasks(path: Path, tasks: list[RepoTask]) -> None:
 
 
 # --- a user's workspace ------------------------------------------------------------------------
-
 SKIPPED_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".tox"}
 
 
@@ -289,35 +286,30 @@ def load_workspace(root: str | Path, exclude: set[str] | frozenset[str] = frozen
 
 
 # --- drafts alone, no model --------------------------------------------------------------------
-
-def _first_line(text: str) -> str:
-    return text.split("\n", 1)[0].rstrip()
-
-
 def _right(draft: str, middle: str, kind: str) -> bool:
-    if kind == SINGLE_LINE:
-        return _first_line(draft) == _first_line(middle)
-    return [x.rstrip() for x in draft.rstrip().split("\n")] == [
-        x.rstrip() for x in middle.rstrip().split("\n")]
+    """Exact match: of the first line (single-line), of every line (multi-line); trailing
+    whitespace ignored, as ``code-diffusion eval`` scores."""
+    lines = [[x.rstrip() for x in text.rstrip().split("\n")] for text in (draft, middle)]
+    return lines[0][:1] == lines[1][:1] if kind == SINGLE_LINE else lines[0] == lines[1]
 
 
 def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
+    return round(sorted(values)[min(len(values) - 1, int(share * len(values)))], 2)
 
 
 def measure_drafts(projects: dict[str, dict[str, str]], tasks: list[RepoTask],
-                   kind: str = SINGLE_LINE, **draft_options) -> dict[str, float | int]:
-    """Exact match of the best draft, the right answer among all drafts returned, the share of
-    tasks with a draft, and draft latency (ms) over these tasks. Each task's document is its
-    prefix + suffix; its project's other files are the workspace index."""
+                   kind: str = SINGLE_LINE, options=None) -> dict[str, float | int]:
+    """Exact match of the best draft, the right answer among the drafts, the share of tasks
+    with a draft and the latency (ms) of ``assemble_context`` (``options``, default: the
+    defaults without snippets). A task's document is its prefix + suffix; its project's files
+    are the workspace index (the task's own file is skipped by path)."""
     import time
 
-    from code_diffusion.engine.context import WorkspaceIndex, find_drafts
+    from code_diffusion.engine.context import ContextOptions, WorkspaceIndex, assemble_context
 
-    indexes = {}
+    options = options or ContextOptions(snippet_budget=0)
+    indexes = {name: WorkspaceIndex() for name in projects}
     for name, files in projects.items():
-        indexes[name] = WorkspaceIndex()
         for path, text in files.items():
             indexes[name].update(path, text)
         indexes[name].compact()
@@ -326,8 +318,8 @@ def measure_drafts(projects: dict[str, dict[str, str]], tasks: list[RepoTask],
     for task in tasks:
         text, cursor = task.prefix + task.suffix, len(task.prefix)
         started = time.perf_counter()
-        drafts = find_drafts(text, cursor, cursor, path=task.path, index=indexes[task.project],
-                             **draft_options)
+        drafts = assemble_context(text, cursor, cursor, path=task.path, language=task.language,
+                                  index=indexes[task.project], options=options).drafts
         latency.append((time.perf_counter() - started) * 1000)
         answered += bool(drafts)
         right += bool(drafts) and _right(drafts[0].text, task.middle, kind)
@@ -342,14 +334,14 @@ def measure_drafts(projects: dict[str, dict[str, str]], tasks: list[RepoTask],
 
 
 def largest_file_latency(projects: dict[str, dict[str, str]], holes: int = 200,
-                         seed: int = 0, **draft_options) -> dict[str, float | int | str]:
+                         seed: int = 0) -> dict[str, float | int | str]:
     """Draft latency over ``holes`` single-line tasks of the largest file (by lines)."""
     name, path = max(((n, p) for n, files in projects.items() for p in files),
                      key=lambda np_: projects[np_[0]][np_[1]].count("\n"))
     tasks = file_tasks(name, path, projects[name][path], SINGLE_LINE)
     sample = sorted(random.Random(seed).sample(tasks, min(holes, len(tasks))),
                     key=lambda t: t.task_id)
-    figures = measure_drafts({name: projects[name]}, sample, **draft_options)
+    figures = measure_drafts({name: projects[name]}, sample)
     return {"file": f"{name}/{path}", "lines": projects[name][path].count("\n") + 1,
             "holes": len(sample), "latency_ms_p50": figures["latency_ms_p50"],
             "latency_ms_p95": figures["latency_ms_p95"]}
@@ -357,25 +349,25 @@ def largest_file_latency(projects: dict[str, dict[str, str]], holes: int = 200,
 
 def index_memory(root: str | Path, skip_dirs: tuple[str, ...] = ("site-packages",)
                  ) -> dict[str, float | int]:
-    """Files, lines, ``memory_bytes()`` (MB) and RSS growth (MB) of indexing the ``.py``
-    files under ``root`` (``load_workspace`` rules; ``skip_dirs`` left out)."""
-    import psutil
+    """Files, lines, text size, ``memory_bytes()`` and the memory traced while indexing (MB)
+    of the ``.py`` files under ``root`` (``load_workspace`` rules; ``skip_dirs`` left out)."""
+    import tracemalloc
 
     from code_diffusion.engine.context import WorkspaceIndex
 
     texts = {path: text for path, text in load_workspace(root, max_files=100_000).items()
              if not any(part in skip_dirs for part in path.split("/"))}
-    process = psutil.Process()
-    before = process.memory_info().rss
+    tracemalloc.start()
     index = WorkspaceIndex()
     for path, text in texts.items():
         index.update(path, text)
     index.compact()
-    grown = process.memory_info().rss - before
+    traced = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
     return {"files": index.file_count, "lines": sum(t.count("\n") + 1 for t in texts.values()),
             "text_mb": round(sum(map(len, texts.values())) / 2**20, 1),
             "memory_bytes_mb": round(index.memory_bytes() / 2**20, 1),
-            "rss_growth_mb": round(grown / 2**20, 1)}
+            "traced_mb": round(traced / 2**20, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,10 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write-tasks", type=Path, metavar="FILE.jsonl")
-    parser.add_argument("--measure-drafts", action="store_true",
-                        help="drafts alone: exact match, right among drafts, answered, latency")
+    parser.add_argument("--measure-drafts", action="store_true", help="drafts alone, no model")
     parser.add_argument("--index-memory", type=Path, metavar="DIR",
-                        help="also index the .py files under DIR (site-packages left out)")
+                        help="index the .py files under DIR (site-packages left out)")
     args = parser.parse_args(argv)
     projects = load_projects()
     tasks = build_tasks(projects, args.benchmark, args.limit, args.seed)
