@@ -373,8 +373,7 @@ def index_memory(root: str | Path, skip_dirs: tuple[str, ...] = ("site-packages"
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m code_diffusion.evaluation.repo",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m code_diffusion.evaluation.repo")
     parser.add_argument("--benchmark", choices=BENCHMARKS, default=SINGLE_LINE)
     parser.add_argument("--limit", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
