@@ -293,10 +293,6 @@ def _right(draft: str, middle: str, kind: str) -> bool:
     return lines[0][:1] == lines[1][:1] if kind == SINGLE_LINE else lines[0] == lines[1]
 
 
-def _percentile(values: list[float], share: float) -> float:
-    return round(sorted(values)[min(len(values) - 1, int(share * len(values)))], 2)
-
-
 def measure_drafts(projects: dict[str, dict[str, str]], tasks: list[RepoTask],
                    kind: str = SINGLE_LINE, options=None) -> dict[str, float | int]:
     """Exact match of the best draft, the right answer among the drafts, the share of tasks
@@ -319,7 +315,8 @@ def measure_drafts(projects: dict[str, dict[str, str]], tasks: list[RepoTask],
         text, cursor = task.prefix + task.suffix, len(task.prefix)
         started = time.perf_counter()
         drafts = assemble_context(text, cursor, cursor, path=task.path, language=task.language,
-                                  index=indexes[task.project], options=options).drafts
+                                  index=indexes[task.project], options=options,
+                                  hole=task.hole).drafts
         latency.append((time.perf_counter() - started) * 1000)
         answered += bool(drafts)
         right += bool(drafts) and _right(drafts[0].text, task.middle, kind)
@@ -329,8 +326,8 @@ def measure_drafts(projects: dict[str, dict[str, str]], tasks: list[RepoTask],
             "right_among_drafts": round(100 * among / count, 1),
             "answered": round(100 * answered / count, 1),
             "precision_when_answered": round(100 * right / max(1, answered), 1),
-            "latency_ms_p50": _percentile(latency, 0.5),
-            "latency_ms_p95": _percentile(latency, 0.95)}
+            **{f"latency_ms_p{share}": round(sorted(latency)[len(latency) * share // 100], 2)
+               for share in (50, 95)}}
 
 
 def largest_file_latency(projects: dict[str, dict[str, str]], holes: int = 200,

@@ -16,6 +16,8 @@ from code_diffusion.engine.context.snippets import (
     select_snippets,
 )
 
+HOLE_KINDS = ("line", "block", "auto")
+
 
 def approximate_tokens(text: str) -> int:
     """A model-free token count (one token per 3 characters, rounded up), used for the
@@ -102,22 +104,27 @@ def _snippet_candidates(drafts: Sequence[Draft], text: str, hole_line: int, path
 
 def assemble_context(text: str, start: int, end: int, *, path: str | None = None,
                      language: str | None = None, index: WorkspaceIndex | None = None,
-                     options: ContextOptions | None = None,
+                     options: ContextOptions | None = None, hole: str = "auto",
                      count_tokens: Callable[[str], int] | None = None,
                      encode: Callable[[str], Sequence[int]] | None = None) -> Context:
     """Drafts, snippets and the prior for the hole ``text[start:end]`` of the document ``path``.
 
     ``index`` supplies the workspace (its copy of ``path`` is ignored: ``text`` is the
-    document). ``count_tokens`` measures the snippet budget (default :func:`approximate_tokens`);
-    ``encode`` (text → token ids) is needed only when ``options.prior_weight > 0``.
+    document). ``hole`` is the engine's hole kind: for ``"line"`` drafts are one line, for
+    ``"block"`` and ``"auto"`` up to ``options.max_draft_lines``. ``count_tokens`` measures the
+    snippet budget (default :func:`approximate_tokens`); ``encode`` (text → token ids) is
+    needed only when ``options.prior_weight > 0``.
     """
     options = options or ContextOptions()
+    if hole not in HOLE_KINDS:
+        raise ValueError(f"hole must be one of {', '.join(HOLE_KINDS)}, got {hole!r}")
     if options.prior_weight > 0 and encode is None:
         raise ValueError("the cache prior is on (prior_weight > 0) but no encode was given; "
                          "pass encode=<tokenizer's text → ids> or set prior_weight=0")
     workspace = index if options.workspace else None
     drafts = find_drafts(text, start, end, path=path, index=workspace,
-                         max_drafts=options.max_drafts, max_lines=options.max_draft_lines,
+                         max_drafts=options.max_drafts,
+                         max_lines=1 if hole == "line" else options.max_draft_lines,
                          workspace_weight=options.workspace_weight)
     snippets: list[Snippet] = []
     if options.snippet_budget > 0 and options.max_snippets > 0:

@@ -110,3 +110,14 @@ def test_assembled_prior_counts_the_document():
     after = context.prior.distribution(ids("alpha"))
     assert max(after, key=after.get) == ord(" ")
     assert context.prior_processor([ids("a")]).weight == 0.5
+
+
+def test_a_line_hole_gets_one_line_drafts_a_block_hole_more():
+    text = "start()\none()\ntwo()\nend()\n\nstart()\n\nend()\n"
+    at = text.rindex("\n\nend()") + 1
+    line = assemble_context(text, at, at, hole="line")
+    block = assemble_context(text, at, at, hole="block")
+    assert [d.text for d in line.drafts][:1] == ["one()"]
+    assert [d.text for d in block.drafts][:1] == ["one()\ntwo()"]
+    with pytest.raises(ValueError, match="hole must be"):
+        assemble_context(text, at, at, hole="span")
