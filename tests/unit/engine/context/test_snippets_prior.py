@@ -113,7 +113,7 @@ def test_assembled_prior_counts_the_document():
 
 
 def test_a_line_hole_gets_one_line_drafts_a_block_hole_more():
-    text = "start()\none()\ntwo()\nend()\n\nstart()\n\nend()\n"
+    text = "x()\nstart()\none()\ntwo()\nend()\n\nx()\nstart()\n\nend()\n"
     at = text.rindex("\n\nend()") + 1
     line = assemble_context(text, at, at, hole="line")
     block = assemble_context(text, at, at, hole="block")
