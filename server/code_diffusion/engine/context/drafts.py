@@ -41,6 +41,10 @@ RUN_GAPS = 1
 ORIGINS = ("continuation", "similar", "rest_of_line")
 REST_OF_LINE_BASE = 0.5
 SIMILAR_FACTOR = 0.1
+MAX_ANCHORS = 64
+"""Of a neighbour line occurring more often in the document, only the nearest occurrences."""
+MAX_WORKSPACE_ANCHORS = 64
+"""A neighbour line occurring more often in the other files is not looked up there."""
 INDENT_FACTOR = 0.25
 """Score factor per neighbour (above, below) whose indentation relative to the draft differs
 from the hole's."""
@@ -259,6 +263,10 @@ def _anchors(source: _Source, hole: Hole) -> dict[str, list[int]]:
                 found[name].append(position)
     if hole.typed:
         found["typed"] = _typed_lines(hole.lines, hole.typed)
+    for name, positions in found.items():
+        if len(positions) > MAX_ANCHORS:  # a common line: only its nearest occurrences
+            nearest = sorted(positions, key=lambda p: (abs(p - hole.at), p))[:MAX_ANCHORS]
+            found[name] = sorted(nearest)
     return found
 
 
@@ -282,7 +290,8 @@ def _workspace_anchors(index: WorkspaceIndex, hole: Hole, skip: str | None
     by_file: dict[str, dict[str, list[int]]] = {}
     found: list[tuple[str, IndexedFile, int]] = []
     for name, (_, stripped) in _neighbour_keys(hole).items():
-        found.extend((name, item, i) for item, i in index.find_line(stripped))
+        found.extend((name, item, i)
+                     for item, i in index.find_line(stripped, limit=MAX_WORKSPACE_ANCHORS))
     for name, item, position in found:
         if item.path != skip:
             by_file.setdefault(item.path, {}).setdefault(name, []).append(position)
