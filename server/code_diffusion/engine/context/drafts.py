@@ -27,15 +27,19 @@ reported split).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
 
+from code_diffusion.engine.context.hole import (
+    Hole,
+    indent_width,
+    one_word_swap,
+    run,
+    swap_word,
+)
 from code_diffusion.engine.context.index import IndexedFile, WorkspaceIndex
-from code_diffusion.engine.context.lines import Lines, indentation, line_hash, words
+from code_diffusion.engine.context.lines import Lines, indentation, line_hash
 
-RUN_CAP = 16
 RUN_GAPS = 1
 """A run goes on past this many mismatching lines (which do not count)."""
 ORIGINS = ("continuation", "similar", "rest_of_line")
@@ -64,69 +68,6 @@ class Draft:
     """``continuation``, ``similar`` or ``rest_of_line``."""
 
 
-@dataclass(frozen=True)
-class Hole:
-    """The hole seen line by line: what is typed before it and where its neighbours are."""
-
-    lines: Lines
-    """The document's non-blank lines with the hole's own lines removed."""
-    at: int
-    """Index in ``lines`` where the hole sits (lines ``[:at]`` are above it)."""
-    head: str
-    """Text of the hole's first line before the cursor (indentation included)."""
-    tail: str
-    """Text of the hole's last line after the hole."""
-    first_line: int
-    """The document's line number of the hole's first line."""
-    removed: int
-    """How many document lines the hole's lines take (they are not in ``lines``)."""
-
-    @classmethod
-    def of(cls, text: str, start: int, end: int) -> Hole:
-        first = text.rfind("\n", 0, start) + 1
-        last = text.find("\n", end)
-        last = len(text) if last < 0 else last
-        lines = Lines.of(text[:first] + text[last + 1:] if last < len(text) else text[:first])
-        above = text.count("\n", 0, first)
-        at = bisect.bisect_left(lines.numbers, above)
-        removed = text.count("\n", first, last) + 1
-        return cls(lines, at, text[first:start], text[end:last], above, removed)
-
-    def document_line(self, number: int) -> int:
-        """The document's line number of line ``number`` of ``lines``."""
-        return number + self.removed if number >= self.first_line else number
-
-    @property
-    def typed(self) -> str:
-        return self.head.lstrip(" \t")
-
-    @property
-    def indent(self) -> str:
-        return indentation(self.head)
-
-    @cached_property
-    def up_keys(self) -> tuple[int, ...]:
-        """Hashes of the lines above the hole, nearest first (at most ``RUN_CAP``)."""
-        return self.lines.hashes[max(0, self.at - RUN_CAP): self.at][::-1]
-
-    @cached_property
-    def down_keys(self) -> tuple[int, ...]:
-        return self.lines.hashes[self.at: self.at + RUN_CAP]
-
-    @cached_property
-    def indent_steps(self) -> tuple[int | None, int | None]:
-        """Indentation of the neighbour above and below minus the hole's (``None``: no
-        neighbour, or the cursor is at column 0 and the hole's indentation is unknown)."""
-        if not self.head:
-            return None, None
-        ours = _indent_width(self.head)
-        above = (_indent_width(self.lines.line_text(self.at - 1)) - ours
-                 if self.at > 0 else None)
-        below = (_indent_width(self.lines.line_text(self.at)) - ours
-                 if self.at < len(self.lines) else None)
-        return above, below
-
-
 @dataclass
 class _Source:
     """A file seen as a sequence of line hashes, with its lines on demand."""
@@ -137,29 +78,6 @@ class _Source:
     weight: float
     hole_at: int | None = None
     """For the document: where the hole is (places touching it are the hole itself)."""
-
-
-def _indent_width(line: str) -> int:
-    """Width of the indentation, a tab counting 8."""
-    indent = indentation(line)
-    return len(indent) + 7 * indent.count("\t")
-
-
-def _run(hashes, start: int, step: int, wanted: tuple[int, ...], gaps: int = 0) -> int:
-    """How many of ``wanted`` equal ``hashes`` from ``start`` on (walking by ``step``),
-    stopping at the ``gaps + 1``-th mismatch; mismatched lines do not count."""
-    count = misses = offset = 0
-    position = start
-    while offset < len(wanted) and 0 <= position < len(hashes):
-        if hashes[position] == wanted[offset]:
-            count += 1
-        else:
-            misses += 1
-            if misses > gaps:
-                break
-        offset += 1
-        position += step
-    return count
 
 
 def _place_span(hashes, first: int, last: int, hole: Hole, max_lines: int,
@@ -200,33 +118,16 @@ def _places(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_line
 def _score(source: _Source, hole: Hole, first: int, last: int, skipped: int) -> float:
     above, below = hole.up_keys, hole.down_keys
     if skipped == 1:  # the nearest line above differs: match from the second one
-        up = 1 + _run(source.hashes, first - 2, -1, above[1:]) if len(above) > 1 else 0
-        down = _run(source.hashes, last, 1, below)
+        up = 1 + run(source.hashes, first - 2, -1, above[1:]) if len(above) > 1 else 0
+        down = run(source.hashes, last, 1, below)
         return SIMILAR_FACTOR * (up * up + down * down) if up > 1 else 0.0
     if skipped == -1:
-        up = _run(source.hashes, first - 1, -1, above)
-        down = 1 + _run(source.hashes, last + 1, 1, below[1:]) if len(below) > 1 else 0
+        up = run(source.hashes, first - 1, -1, above)
+        down = 1 + run(source.hashes, last + 1, 1, below[1:]) if len(below) > 1 else 0
         return SIMILAR_FACTOR * (up * up + down * down) if down > 1 else 0.0
-    up = _run(source.hashes, first - 1, -1, above, RUN_GAPS)
-    down = _run(source.hashes, last, 1, below, RUN_GAPS)
+    up = run(source.hashes, first - 1, -1, above, RUN_GAPS)
+    down = run(source.hashes, last, 1, below, RUN_GAPS)
     return float(up * up + down * down)
-
-
-def _one_word_swap(theirs: str, ours: str) -> tuple[str, str] | None:
-    """``(old, new)`` when the two lines differ in exactly one word."""
-    a, b = words(theirs), words(ours)
-    if len(a) != len(b):
-        return None
-    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-    if len(diffs) == 1 and diffs[0][0][:1].isidentifier() and diffs[0][1][:1].isidentifier():
-        return diffs[0]
-    return None
-
-
-def _swap_word(text: str, old: str, new: str) -> str:
-    import re
-
-    return re.sub(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
 
 
 def _draft_text(lines: Lines, first: int, last: int, hole: Hole) -> str | None:
@@ -304,12 +205,12 @@ def _indent_mismatches(lines: Lines, first: int, last: int, hole: Hole) -> int:
     above, below = hole.indent_steps
     if above is None and below is None:
         return 0
-    theirs = _indent_width(lines.line_text(first))
+    theirs = indent_width(lines.line_text(first))
     mismatches = 0
     if above is not None and first > 0:
-        mismatches += _indent_width(lines.line_text(first - 1)) - theirs != above
+        mismatches += indent_width(lines.line_text(first - 1)) - theirs != above
     if below is not None and last < len(lines):
-        mismatches += _indent_width(lines.line_text(last)) - theirs != below
+        mismatches += indent_width(lines.line_text(last)) - theirs != below
     return mismatches
 
 
@@ -361,9 +262,9 @@ def _text(place: _Place, hole: Hole) -> str | None:
         first, last = place.first, place.last
         theirs = lines.stripped[first - 1 if place.skipped == 1 else last]
         ours = hole.lines.stripped[hole.at - 1 if place.skipped == 1 else hole.at]
-        swap = _one_word_swap(theirs, ours)
+        swap = one_word_swap(theirs, ours)
         if swap is not None:
-            text = _swap_word(text, *swap)
+            text = swap_word(text, *swap)
     return text
 
 
