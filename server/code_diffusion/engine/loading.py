@@ -41,6 +41,10 @@ def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "aut
             f"{directory} is a {family} checkpoint that ships its own Python code (auto_map in "
             "config.json); code-diffusion runs it only when you allow it: set "
             "codeDiffusion.trustRemoteCode to true (CLI: --trust-remote-code)")
+    if family == "embedded" and modernbert_config(config):
+        from code_diffusion.engine.adapters.modernbert import load_embedded
+
+        return load_embedded(directory, target, dtype, _embedded_metadata(directory))
     from code_diffusion.engine import adapters
 
     model, tokenizer = _from_pretrained(directory, family, dtype, trust_remote_code,
@@ -48,6 +52,12 @@ def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "aut
     model = model.to(target).eval()
     return adapters.wrap_loaded(model, tokenizer, family=family, path=directory,
                                 metadata=_embedded_metadata(directory))
+
+
+def modernbert_config(config: dict[str, Any]) -> bool:
+    """True for a ModernBERT masked LM, which loads through the engine's own module."""
+    return (str(config.get("model_type", "")).lower() == "modernbert"
+            and "ModernBertForMaskedLM" in (config.get("architectures") or []))
 
 
 def _read_config(directory: Path) -> dict[str, Any]:
