@@ -28,8 +28,16 @@ def load_from_args(args: argparse.Namespace):
 
 
 def quiet_transformers() -> None:
-    """No progress bars or advice on stderr from transformers: our own messages only."""
-    import transformers
+    """No progress bars or advice on stderr from transformers: our own messages only.
 
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
+    Through its environment variables, read when transformers is first imported, so that the
+    embedded model (which never imports it) does not pay for the import."""
+    import os
+    import sys
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    transformers = sys.modules.get("transformers")
+    if transformers is not None:
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()

@@ -307,8 +307,7 @@ def load_weights(directory: Path, dtype: torch.dtype, device: torch.device | str
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelLoadError(f"could not read {weights}: {exc}; the file may be truncated: "
                              "copy the checkpoint again") from exc
-    with torch.device("meta"):
-        model = ModernBertMaskedLM(config)
+    model = ModernBertMaskedLM(config)  # not on the meta device: its kernels load torch._dynamo
     state.setdefault("decoder.weight", state.get("model.embeddings.tok_embeddings.weight"))
     expected = set(model.state_dict())
     missing, unknown = sorted(expected - set(state)), sorted(set(state) - expected)
