@@ -11,8 +11,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                        help="a local model directory (default: the embedded model)")
     group.add_argument("--device", default="auto",
                        help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    group.add_argument("--precision", default="float32",
-                       help="float32, bfloat16 or float16 (default: float32)")
+    group.add_argument("--precision", default="auto",
+                       help="auto, float32, bfloat16 or float16 (default: auto, bfloat16 on "
+                            "a CPU with native bf16, else float32)")
     group.add_argument("--trust-remote-code", action="store_true",
                        help="allow a checkpoint's own Python code to run (off by default)")
     group.add_argument("--allow-unsafe-weights", action="store_true",

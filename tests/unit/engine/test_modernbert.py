@@ -64,9 +64,23 @@ def test_embedded_weights_match_transformers(embedded_pair):
     with torch.inference_mode():
         expected = reference(input_ids=ids).logits
         assert torch.allclose(own(ids).logits, expected, atol=TOLERANCE, rtol=0)
+        assert not torch.allclose(own(ids.flip(1)).logits.flip(1), expected, atol=TOLERANCE)
         where = torch.zeros_like(ids, dtype=torch.bool)
         where[:, 150:170] = True
         assert torch.allclose(own.logits_at(ids, where), expected[where], atol=TOLERANCE, rtol=0)
+
+
+def test_embedded_weights_in_bfloat16_match_transformers():
+    reference = AutoModelForMaskedLM.from_pretrained(str(EMBEDDED_DIR),
+                                                     dtype=torch.bfloat16).eval()
+    own = load_weights(EMBEDDED_DIR, torch.bfloat16)
+    ids = _random_ids(4096, 2, 200)
+    with torch.inference_mode():
+        expected = reference(input_ids=ids).logits.float()
+        logits = own(ids).logits.float()
+    assert own.decoder.weight.dtype is torch.bfloat16
+    assert torch.allclose(logits, expected, atol=1e-2, rtol=0)
+    assert torch.equal(logits.argmax(-1), expected.argmax(-1))
 
 
 @pytest.mark.parametrize("biases", [False, True])
