@@ -41,7 +41,8 @@ def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "aut
             f"{directory} is a {family} checkpoint that ships its own Python code (auto_map in "
             "config.json); code-diffusion runs it only when you allow it: set "
             "codeDiffusion.trustRemoteCode to true (CLI: --trust-remote-code)")
-    if family == "embedded" and modernbert_config(config):
+    if (family == "embedded" and modernbert_config(config)
+            and (directory / "model.safetensors").exists()):
         from code_diffusion.engine.adapters.modernbert import load_embedded
 
         return load_embedded(directory, target, dtype, _embedded_metadata(directory))
@@ -55,7 +56,7 @@ def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "aut
 
 
 def modernbert_config(config: dict[str, Any]) -> bool:
-    """True for a ModernBERT masked LM, which loads through the engine's own module."""
+    """True for a ModernBERT masked LM: as the embedded model, the engine runs it itself."""
     return (str(config.get("model_type", "")).lower() == "modernbert"
             and "ModernBertForMaskedLM" in (config.get("architectures") or []))
 
