@@ -11,8 +11,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                        help="a local model directory (default: the embedded model)")
     group.add_argument("--device", default="auto",
                        help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    group.add_argument("--precision", default="float32",
-                       help="float32, bfloat16 or float16 (default: float32)")
+    group.add_argument("--precision", default="auto",
+                       help="auto, float32, bfloat16 or float16 (default: auto, bfloat16 on "
+                            "a CPU with native bf16, else float32)")
     group.add_argument("--trust-remote-code", action="store_true",
                        help="allow a checkpoint's own Python code to run (off by default)")
     group.add_argument("--allow-unsafe-weights", action="store_true",
@@ -28,8 +29,16 @@ def load_from_args(args: argparse.Namespace):
 
 
 def quiet_transformers() -> None:
-    """No progress bars or advice on stderr from transformers: our own messages only."""
-    import transformers
+    """No progress bars or advice on stderr from transformers: our own messages only.
 
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
+    Through its environment variables, read when transformers is first imported, so that the
+    embedded model (which never imports it) does not pay for the import."""
+    import os
+    import sys
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    transformers = sys.modules.get("transformers")
+    if transformers is not None:
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()

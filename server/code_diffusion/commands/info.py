@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from code_diffusion import __version__
+    from code_diffusion.engine.precision import describe
     from code_diffusion.engine.types import GenerationRequest
 
     quiet_transformers()
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     info = model.info.to_json()
     info["load_seconds"] = round(time.perf_counter() - began, 2)
     info["version"] = __version__
+    info["precision_choice"] = describe(args.precision, info["device"].split(":")[0])
     defaults = {k: v for k, v in GenerationRequest.defaults().items()
                 if k not in ("specification", "language", "partial_code")}
     if args.json:
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model:      {info['name']} ({info['family']} family)")
     print(f"path:       {info['path']}")
     print(f"parameters: {params:,}" if params else "parameters: unknown")
-    print(f"device:     {info['device']}    precision: {info['precision']}")
+    print(f"device:     {info['device']}    precision: {info['precision_choice']}")
     print(f"context:    {info['max_context']} tokens    loaded in {info['load_seconds']} s")
     training = info.get("training") or {}
     if training:

@@ -46,6 +46,10 @@ def torch_dtype(precision: str, device):
     if precision not in PRECISIONS:
         raise DeviceError("precision", f"precision must be one of {', '.join(PRECISIONS)}, "
                                        f"got {precision!r}")
+    if precision == "auto":
+        from code_diffusion.engine.precision import auto_precision
+
+        precision = auto_precision(getattr(device, "type", str(device)))
     dtype = getattr(torch, precision)
     if dtype is not torch.float32:
         try:

@@ -181,7 +181,7 @@ class CodeDiffusion(ModelAdapter):
                 "device", f"device={request.device!r} but the model is loaded on {device}; "
                 "reload the model with that device (CLI --device, setting codeDiffusion.device)")
         loaded = str(self.denoiser.dtype).removeprefix("torch.")
-        if request.precision != "float32" and request.precision != loaded:
+        if request.precision not in ("auto", "float32", loaded):
             raise InvalidRequestError(
                 "precision", f"precision={request.precision!r} but the model is loaded in "
                 f"{loaded}; reload it with that precision (CLI --precision, setting "

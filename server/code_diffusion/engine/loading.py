@@ -78,8 +78,10 @@ def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "aut
             f"{directory} is a {family.name} checkpoint that ships its own Python code "
             "(auto_map in config.json); code-diffusion runs it only when you allow it: set "
             "codeDiffusion.trustRemoteCode to true (CLI: --trust-remote-code)")
-    model, tokenizer = _from_pretrained(directory, family, dtype, trust_remote_code,
-                                        allow_unsafe_weights)
+    # a family the engine runs with its own module needs no transformers import
+    own = family.load_own(directory, config, dtype) if family.load_own else None
+    model, tokenizer = own or _from_pretrained(directory, family, dtype, trust_remote_code,
+                                               allow_unsafe_weights)
     model = model.to(target).eval()
     return wrap_loaded(model, tokenizer, family=family, path=directory,
                        metadata=_embedded_metadata(directory))

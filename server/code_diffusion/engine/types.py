@@ -15,7 +15,8 @@ from typing import Any
 
 from code_diffusion.engine.errors import InvalidRequestError
 
-PRECISIONS = ("float32", "bfloat16", "float16")
+PRECISIONS = ("float32", "bfloat16", "float16", "auto")
+"""``auto``: see :mod:`code_diffusion.engine.precision`."""
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 """The device names a request, a setting or ``--device`` may give."""
 
@@ -78,7 +79,8 @@ class GenerationRequest:
     steps: int = 64
     """Upper bound on denoising steps per candidate."""
     precision: str = "float32"
-    """``float32``, ``bfloat16`` or ``float16``."""
+    """``float32``, ``bfloat16``, ``float16`` or ``auto`` (as loaded; float32 too: only
+    another precision than the loaded one is refused)."""
     device: str = "auto"
     """``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
     use_rewards: bool = True

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from code_diffusion.engine import diffusion
-from code_diffusion.engine.adapt import as_code_generation_model
+from code_diffusion.engine.adapt import as_code_generation_model, wrap_loaded
 from code_diffusion.engine.adapters.masked_lm import BlockCache
+from code_diffusion.engine.adapters.registry import EMBEDDED
 from code_diffusion.engine.errors import InvalidRequestError
-from code_diffusion.engine.loading import load_model
+from code_diffusion.engine.loading import EMBEDDED_DIR, load_model
 from code_diffusion.engine.options import SamplerOptions
 from tiny_models import tiny_bert, tokenizer
 
@@ -26,6 +27,16 @@ def embedded():
     return load_model()
 
 
+@pytest.fixture(scope="module")
+def lean():
+    """The embedded weights through transformers, which the lean path drives (the embedded
+    model itself loads through the engine's own module, tested in test_modernbert.py)."""
+    from transformers import AutoModelForMaskedLM
+
+    model = AutoModelForMaskedLM.from_pretrained(str(EMBEDDED_DIR), dtype=torch.float32).eval()
+    return wrap_loaded(model, tokenizer(), family=EMBEDDED, path=EMBEDDED_DIR, metadata={})
+
+
 def _ids(denoiser, rows: int = 2, length: int = 96):
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(8, len(denoiser.tokenizer), (rows, length), generator=generator)
@@ -35,8 +46,8 @@ def _ids(denoiser, rows: int = 2, length: int = 96):
     return ids, where
 
 
-def test_lean_path_matches_transformers(embedded):
-    denoiser = embedded.denoiser
+def test_lean_path_matches_transformers(lean):
+    denoiser = lean.denoiser
     assert denoiser.supports_block_cache
     ids, where = _ids(denoiser)
     with torch.inference_mode():
@@ -44,8 +55,9 @@ def test_lean_path_matches_transformers(embedded):
         assert torch.allclose(denoiser.logits_at(ids, where), reference, atol=1e-5)
 
 
-def test_block_pass_is_exact_while_the_context_is_unchanged(embedded):
-    denoiser = embedded.denoiser
+@pytest.mark.parametrize("name", ["lean", "embedded"])
+def test_block_pass_is_exact_while_the_context_is_unchanged(request, name):
+    denoiser = request.getfixturevalue(name).denoiser
     ids, where = _ids(denoiser)
     cache = BlockCache(40, 56)
     with torch.inference_mode():

@@ -191,7 +191,8 @@ def head_logits(model: Any, input_ids: torch.Tensor, where: torch.Tensor) -> tor
 
 def masked_lm_denoiser(model: Any, tokenizer: Any, *, family: str = "masked-lm",
                        name: str | None = None, trailing_pad: bool = False,
-                       max_context: int | None = None) -> MaskedLMDenoiser:
+                       max_context: int | None = None,
+                       kind: type[MaskedLMDenoiser] | None = None) -> MaskedLMDenoiser:
     """Wrap a masked LM and its tokenizer; the tokenizer must define a mask token."""
     config = getattr(model, "config", None)
     mask = special_id(tokenizer, None, "mask")
@@ -205,6 +206,6 @@ def masked_lm_denoiser(model: Any, tokenizer: Any, *, family: str = "masked-lm",
     context = max_context or int(getattr(config, "max_position_embeddings", 512) or 512)
     if type(model).__name__.startswith("Roberta"):
         context -= (ids.pad or 0) + 2  # RoBERTa's positions start after the padding index
-    return MaskedLMDenoiser(model=model, tokenizer=tokenizer, ids=ids, family=family,
+    return (kind or MaskedLMDenoiser)(model=model, tokenizer=tokenizer, ids=ids, family=family,
                             name=name or type(model).__name__, alignment="same",
                             max_context=context, trailing_pad=trailing_pad)

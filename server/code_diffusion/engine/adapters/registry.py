@@ -24,7 +24,12 @@ from code_diffusion.engine.adapters.families import (
     has_dream_signature,
     llada_denoiser,
 )
-from code_diffusion.engine.adapters.masked_lm import masked_lm_denoiser
+from code_diffusion.engine.adapters.masked_lm import MaskedLMDenoiser, masked_lm_denoiser
+from code_diffusion.engine.adapters.modernbert import (
+    ModernBertDenoiser,
+    ModernBertMaskedLM,
+    load_own_modernbert,
+)
 from code_diffusion.engine.errors import ModelLoadError, UnsupportedParameterError
 
 EMBEDDED_METADATA = "code_diffusion.json"
@@ -56,6 +61,10 @@ class Family:
     claims_config: Callable[[Path, dict[str, Any]], bool]
     claims_module: Callable[[Any], bool]
     build: Callable[[Any, Any, Build], Denoiser]
+    load_own: Callable[[Path, dict[str, Any], Any], tuple[Any, Any] | None] | None = None
+    """``(directory, config, dtype) -> (model, tokenizer)`` when the engine runs this
+    checkpoint with a module of its own (no transformers import), or ``None``: transformers'
+    :attr:`auto_class` loads it."""
 
 
 def _architectures(config: dict[str, Any]) -> list[str]:
@@ -73,9 +82,10 @@ def _described(model: Any) -> str:
 
 def _build_embedded(model: Any, tokenizer: Any, build: Build) -> Denoiser:
     metadata = build.metadata or {}
+    kind = ModernBertDenoiser if isinstance(model, ModernBertMaskedLM) else MaskedLMDenoiser
     return masked_lm_denoiser(model, tokenizer, family="embedded",
                               name=metadata.get("name", build.name), trailing_pad=True,
-                              max_context=int(metadata.get("max_context", 256)))
+                              max_context=int(metadata.get("max_context", 256)), kind=kind)
 
 
 EMBEDDED = Family(
@@ -83,7 +93,7 @@ EMBEDDED = Family(
     f"({EMBEDDED_METADATA} next to config.json)", "AutoModelForMaskedLM", False,
     claims_config=lambda directory, config: (directory / EMBEDDED_METADATA).exists(),
     claims_module=lambda model: False,
-    build=_build_embedded)
+    build=_build_embedded, load_own=load_own_modernbert)
 
 LLADA = Family(
     "llada", "LLaDA (model_type 'llada')", "AutoModel", True,

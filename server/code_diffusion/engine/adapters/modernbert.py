@@ -1,0 +1,340 @@
+"""ModernBERT's masked LM in plain torch: the embedded model's architecture, without transformers.
+
+The same weights (``model.safetensors``, the same parameter names) and the same algebra as
+transformers' ``ModernBertForMaskedLM`` in inference: token embedding and LayerNorm; layers of
+pre-norm attention (rotary positions, global or sliding-window) and a GeGLU MLP; a final norm;
+the head (dense, activation, norm) and the decoder tied to the token embedding. Loading it
+needs only ``torch``, ``safetensors`` and ``tokenizers``, which keeps transformers' import (and
+what it pulls in) off the embedded model's start-up.
+
+Beyond ``forward`` it offers what the sampler uses: logits at the masked positions only, and the
+block cache (the hole's columns recomputed against kept keys and values of the context, see
+:class:`~code_diffusion.engine.adapters.masked_lm.BlockCache`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from code_diffusion.engine.adapters.masked_lm import BlockCache, MaskedLMDenoiser
+from code_diffusion.engine.errors import ModelLoadError
+
+ACTIVATIONS = {"gelu": functional.gelu, "relu": functional.relu, "silu": functional.silu}
+LAYER_TYPES = ("full_attention", "sliding_attention")
+
+
+@dataclass(frozen=True)
+class ModernBertConfig:
+    """The fields of a ModernBERT ``config.json`` the forward pass depends on."""
+
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_attention_heads: int
+    layer_types: tuple[str, ...]
+    local_attention: int = 128
+    global_rope_theta: float = 160000.0
+    local_rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+    norm_bias: bool = False
+    attention_bias: bool = False
+    mlp_bias: bool = False
+    classifier_bias: bool = False
+    decoder_bias: bool = True
+    hidden_activation: str = "gelu"
+    classifier_activation: str = "gelu"
+    pad_token_id: int | None = 0
+    max_position_embeddings: int = 8192
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    @classmethod
+    def from_json(cls, config: dict[str, Any], where: str = "config.json") -> ModernBertConfig:
+        """Read a transformers ModernBERT config (the ``rope_parameters`` form or the older
+        ``global_rope_theta`` / ``global_attn_every_n_layers`` form)."""
+        if str(config.get("model_type", "")).lower() != "modernbert":
+            raise ModelLoadError(f"{where} describes model_type {config.get('model_type')!r}, "
+                                 "not modernbert")
+        layers = int(config["num_hidden_layers"])
+        every = int(config.get("global_attn_every_n_layers", 3))
+        types = tuple(config.get("layer_types") or (
+            "sliding_attention" if i % every else "full_attention" for i in range(layers)))
+        rope = config.get("rope_parameters") or {}
+        thetas = {t: (rope.get(t) or {}).get("rope_theta") for t in LAYER_TYPES}
+        kinds = {(rope.get(t) or {}).get("rope_type", "default") for t in LAYER_TYPES}
+        problems = [f"layer type {t!r}" for t in types if t not in LAYER_TYPES]
+        problems += [f"rope_type {k!r}" for k in kinds if k != "default"]
+        for key in ("hidden_activation", "classifier_activation"):
+            if config.get(key, "gelu") not in ACTIVATIONS:
+                problems.append(f"{key} {config.get(key)!r}")
+        if len(types) != layers:
+            problems.append(f"{len(types)} layer_types for {layers} layers")
+        if problems:
+            raise ModelLoadError(f"{where}: this ModernBERT uses {', '.join(problems)}, which "
+                                 "the built-in encoder does not implement; load it as a "
+                                 "model directory (codeDiffusion.modelPath) instead")
+        return cls(
+            vocab_size=int(config["vocab_size"]), hidden_size=int(config["hidden_size"]),
+            intermediate_size=int(config["intermediate_size"]),
+            num_attention_heads=int(config["num_attention_heads"]), layer_types=types,
+            local_attention=int(config.get("local_attention", 128)),
+            global_rope_theta=float(thetas["full_attention"]
+                                    or config.get("global_rope_theta", 160000.0)),
+            local_rope_theta=float(thetas["sliding_attention"]
+                                   or config.get("local_rope_theta", 10000.0)),
+            norm_eps=float(config.get("norm_eps", 1e-5)),
+            **{key: bool(config.get(key, default)) for key, default in (
+                ("norm_bias", False), ("attention_bias", False), ("mlp_bias", False),
+                ("classifier_bias", False), ("decoder_bias", True))},
+            hidden_activation=str(config.get("hidden_activation", "gelu")),
+            classifier_activation=str(config.get("classifier_activation", "gelu")),
+            pad_token_id=config.get("pad_token_id"),
+            max_position_embeddings=int(config.get("max_position_embeddings", 8192)))
+
+
+@dataclass(frozen=True)
+class MaskedLMOutput:
+    logits: torch.Tensor
+
+
+class _Embeddings(nn.Module):
+    def __init__(self, c: ModernBertConfig) -> None:
+        super().__init__()
+        self.tok_embeddings = nn.Embedding(c.vocab_size, c.hidden_size, padding_idx=c.pad_token_id)
+        self.norm = nn.LayerNorm(c.hidden_size, eps=c.norm_eps, bias=c.norm_bias)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.tok_embeddings(ids))
+
+
+class _Attention(nn.Module):
+    def __init__(self, c: ModernBertConfig) -> None:
+        super().__init__()
+        self.Wqkv = nn.Linear(c.hidden_size, 3 * c.hidden_size, bias=c.attention_bias)
+        self.Wo = nn.Linear(c.hidden_size, c.hidden_size, bias=c.attention_bias)
+
+
+class _Mlp(nn.Module):
+    """GeGLU: the first projection's halves are the input (activated) and the gate."""
+
+    def __init__(self, c: ModernBertConfig) -> None:
+        super().__init__()
+        self.Wi = nn.Linear(c.hidden_size, 2 * c.intermediate_size, bias=c.mlp_bias)
+        self.Wo = nn.Linear(c.intermediate_size, c.hidden_size, bias=c.mlp_bias)
+        self.act = ACTIVATIONS[c.hidden_activation]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        value, gate = self.Wi(x).chunk(2, dim=-1)
+        return self.Wo(self.act(value) * gate)
+
+
+class _Layer(nn.Module):
+    def __init__(self, c: ModernBertConfig, index: int) -> None:
+        super().__init__()
+        # The first layer's input is the embedding's norm already: no norm of its own.
+        self.attn_norm = (nn.Identity() if index == 0
+                          else nn.LayerNorm(c.hidden_size, eps=c.norm_eps, bias=c.norm_bias))
+        self.attn = _Attention(c)
+        self.mlp_norm = nn.LayerNorm(c.hidden_size, eps=c.norm_eps, bias=c.norm_bias)
+        self.mlp = _Mlp(c)
+        self.sliding = c.layer_types[index] == "sliding_attention"
+
+
+class _Encoder(nn.Module):
+    def __init__(self, c: ModernBertConfig) -> None:
+        super().__init__()
+        self.embeddings = _Embeddings(c)
+        self.layers = nn.ModuleList(_Layer(c, i) for i in range(len(c.layer_types)))
+        self.final_norm = nn.LayerNorm(c.hidden_size, eps=c.norm_eps, bias=c.norm_bias)
+
+
+class _Head(nn.Module):
+    def __init__(self, c: ModernBertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.hidden_size, bias=c.classifier_bias)
+        self.norm = nn.LayerNorm(c.hidden_size, eps=c.norm_eps, bias=c.norm_bias)
+        self.act = ACTIVATIONS[c.classifier_activation]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.act(self.dense(x)))
+
+
+class ModernBertMaskedLM(nn.Module):
+    """The masked LM; parameter names match the checkpoint's (``model.*``, ``head.*``,
+    ``decoder.*``), and the decoder's weight is the token embedding's."""
+
+    def __init__(self, config: ModernBertConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.heads = config.num_attention_heads
+        self.model = _Encoder(config)
+        self.head = _Head(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=config.decoder_bias)
+        self.decoder.weight = self.model.embeddings.tok_embeddings.weight
+        self._tables: dict[tuple, Any] = {}
+
+    # -- positions and masks, cached per shape ----------------------------------------------
+    def _rope(self, length: int, sliding: bool, like: torch.Tensor):
+        key = ("rope", length, sliding, like.dtype, like.device)
+        if key not in self._tables:
+            theta = self.config.local_rope_theta if sliding else self.config.global_rope_theta
+            dim = self.config.head_dim
+            inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+            freqs = torch.arange(length, device=like.device).float()[:, None] * inv_freq.to(
+                like.device)
+            angles = torch.cat((freqs, freqs), dim=-1)
+            self._tables[key] = (angles.cos().to(like.dtype), angles.sin().to(like.dtype))
+        return self._tables[key]
+
+    def _window(self, length: int, start: int, end: int, device: torch.device):
+        """The sliding-window mask of query columns ``[start, end)`` over all ``length`` key
+        columns (True: may attend), or ``None`` when the window covers every pair."""
+        half = self.config.local_attention // 2
+        if half >= length - 1:
+            return None
+        key = ("window", length, start, end, device)
+        if key not in self._tables:
+            queries = torch.arange(start, end, device=device)[:, None]
+            keys = torch.arange(length, device=device)[None, :]
+            self._tables[key] = (queries - keys).abs() <= half
+        return self._tables[key]
+
+    # -- the passes --------------------------------------------------------------------------
+    def _layer(self, layer: _Layer, x: torch.Tensor, length: int, start: int,
+               kv: tuple[torch.Tensor, torch.Tensor] | None
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One layer on the columns in ``x`` (from column ``start`` of a ``length``-column
+        canvas); with ``kv`` the other columns' keys and values come from it (updated in
+        place with these columns')."""
+        batch, width, _ = x.shape
+        qkv = layer.attn.Wqkv(layer.attn_norm(x)).view(batch, width, 3, self.heads, -1)
+        q, k, v = (t.transpose(1, 2) for t in qkv.unbind(dim=2))
+        cos, sin = self._rope(length, layer.sliding, x)
+        q, k = _rotate(q, cos[start : start + width], sin[start : start + width]), \
+            _rotate(k, cos[start : start + width], sin[start : start + width])
+        if kv is not None:
+            kv[0][:, :, start : start + width] = k
+            kv[1][:, :, start : start + width] = v
+            k, v = kv
+        mask = self._window(length, start, start + width, x.device) if layer.sliding else None
+        out = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                                      scale=self.config.head_dim ** -0.5)
+        x = x + layer.attn.Wo(out.transpose(1, 2).reshape(batch, width, -1))
+        return x + layer.mlp(layer.mlp_norm(x)), k, v
+
+    def encode(self, ids: torch.Tensor, keep: bool = False
+               ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]] | None]:
+        """Final hidden states of every column; with ``keep`` each layer's keys and values."""
+        x = self.model.embeddings(ids)
+        kept: list[tuple[torch.Tensor, torch.Tensor]] | None = [] if keep else None
+        for layer in self.model.layers:
+            x, k, v = self._layer(layer, x, ids.shape[1], 0, None)
+            if kept is not None:
+                kept.append((k, v))
+        return self.model.final_norm(x), kept
+
+    def encode_block(self, ids: torch.Tensor, cache: BlockCache) -> torch.Tensor:
+        """Final hidden states of the cache's columns, against its kept keys and values."""
+        x = self.model.embeddings(ids[:, cache.start : cache.end])
+        for layer, kv in zip(self.model.layers, cache.layers or [], strict=True):
+            x, _, _ = self._layer(layer, x, ids.shape[1], cache.start, kv)
+        return self.model.final_norm(x)
+
+    def project(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.head(hidden))
+
+    def forward(self, input_ids: torch.Tensor) -> MaskedLMOutput:
+        """Logits at every position, ``(batch, length, vocab)``, as ``.logits`` (the shape of
+        transformers' output, which the engine's generic paths read)."""
+        return MaskedLMOutput(self.project(self.encode(input_ids)[0]))
+
+    def logits_at(self, ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, vocab)`` at the ``True`` positions of ``where`` only."""
+        return self.project(self.encode(ids)[0][where])
+
+
+def _rotate(t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding, computed in float32 and cast back."""
+    f = t.float()
+    half = f.shape[-1] // 2
+    return (f * cos + torch.cat((-f[..., half:], f[..., :half]), dim=-1) * sin).to(t.dtype)
+
+
+class ModernBertDenoiser(MaskedLMDenoiser):
+    """The sampler's view of :class:`ModernBertMaskedLM`: logits at the masked positions,
+    with the block cache."""
+
+    @property
+    def supports_block_cache(self) -> bool:
+        return True
+
+    def _raw_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        return self.model.logits_at(input_ids, where)
+
+    def cached_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor,
+                         cache: BlockCache) -> torch.Tensor:
+        """Like :meth:`logits_at` for positions inside the cache's columns, recomputing only
+        those columns when the cache holds a recent full pass."""
+        if cache.due(input_ids.shape[0]):
+            hidden, cache.layers = self.model.encode(input_ids, keep=True)
+            cache.full_passes += 1
+            cache.passes += 1
+            return self.model.project(hidden[where]).float()
+        cache.passes += 1
+        hidden = self.model.encode_block(input_ids, cache)
+        return self.model.project(hidden[where[:, cache.start : cache.end]]).float()
+
+
+def load_weights(directory: Path, dtype: torch.dtype, device: torch.device | str = "cpu"
+                 ) -> ModernBertMaskedLM:
+    """The masked LM of ``directory`` (``config.json`` and ``model.safetensors``)."""
+    from safetensors.torch import load_file
+
+    config_file, weights = directory / "config.json", directory / "model.safetensors"
+    config = ModernBertConfig.from_json(json.loads(config_file.read_text(encoding="utf-8")),
+                                        str(config_file))
+    try:
+        state = load_file(str(weights), device=str(device))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ModelLoadError(f"could not read {weights}: {exc}; the file may be truncated: "
+                             "copy the checkpoint again") from exc
+    model = ModernBertMaskedLM(config)  # not on the meta device: its kernels load torch._dynamo
+    state.setdefault("decoder.weight", state.get("model.embeddings.tok_embeddings.weight"))
+    expected = set(model.state_dict())
+    missing, unknown = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unknown:
+        raise ModelLoadError(f"{weights} does not hold this config's ModernBERT: missing "
+                             f"{missing[:5] or 'nothing'}, unexpected {unknown[:5] or 'nothing'}")
+    model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, assign=True)
+    model.decoder.weight = model.model.embeddings.tok_embeddings.weight
+    return model.eval()
+
+
+def load_own_modernbert(directory: Path, config: dict[str, Any], dtype: torch.dtype
+                        ) -> tuple[ModernBertMaskedLM, Any] | None:
+    """``(model, tokenizer)`` of a ModernBERT masked LM saved as ``model.safetensors``, built
+    with this module and the ``tokenizers`` library; ``None`` for any other checkpoint (it
+    loads through transformers)."""
+    from code_diffusion.engine.adapters.tokenizer_file import TokenizerFile
+
+    if (str(config.get("model_type", "")).lower() != "modernbert"
+            or "ModernBertForMaskedLM" not in (config.get("architectures") or [])
+            or not (directory / "model.safetensors").exists()):
+        return None
+    tokenizer = TokenizerFile(directory)
+    model = load_weights(directory, dtype)
+    if len(tokenizer) > model.config.vocab_size:
+        raise ModelLoadError(
+            f"the tokenizer in {directory} has {len(tokenizer)} tokens but the model's "
+            f"embedding has {model.config.vocab_size} rows: the tokenizer belongs to another "
+            "model; copy the checkpoint's own tokenizer files")
+    return model, tokenizer
