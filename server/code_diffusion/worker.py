@@ -71,6 +71,7 @@ class LoadOptions:
     precision: str = "float32"
     trust_remote_code: bool = False
     allow_unsafe_weights: bool = False
+    remote: dict[str, Any] | None = field(default=None, hash=False)  # codeDiffusion.remote.*
 
 
 Report = Callable[[str, int], None]
@@ -82,6 +83,9 @@ Job = Callable[[Filler, Callable[[], bool]], T]
 
 def load_generator(options: LoadOptions, report: Report) -> Filler:
     """The real loader: torch, the model, and a ``CodeGenerator`` around it."""
+    if options.remote is not None:  # the remote backend: nothing to load, no request made
+        from code_diffusion.engine.adapters.remote import remote_generator
+        return remote_generator(options.remote)
     report("Importing torch", 10)
     from code_diffusion.engine.generator import CodeGenerator
     from code_diffusion.engine.loading import load_model
@@ -385,6 +389,8 @@ def _failure_message(error: BaseException | None) -> str | None:
     """What the status says after a request failed unexpectedly (not a refusal or a cancel)."""
     from code_diffusion.engine.errors import CodeDiffusionError
 
+    if getattr(error, "show_in_status", False):
+        return str(error)  # the remote backend is down: shown until a request succeeds
     if error is None or isinstance(error, WorkerError | CodeDiffusionError):
         return None
     return (f"the last request failed ({type(error).__name__}: {error}); the model is still "

@@ -358,6 +358,14 @@ class RemoteModel:
                                  f"{detail}); see the server's log")
 
 
+def remote_generator(fields: dict[str, Any]) -> Any:
+    """A ``CodeGenerator`` over the remote backend with ``fields`` of :class:`RemoteOptions`
+    (the language server's ``codeDiffusion.remote.*``)."""
+    from code_diffusion.engine.generator import CodeGenerator
+
+    return CodeGenerator(RemoteModel(RemoteOptions(**fields)))
+
+
 def _comment_block(specification: str, language: str | None) -> str:
     if not specification:
         return ""
