@@ -398,6 +398,6 @@ def _failure_message(error: BaseException | None) -> str | None:
 
 
 def _load_error_message(options: LoadOptions, exc: Exception) -> str:
-    where = options.model_path or "the embedded model"
-    return (f"Could not load {where}: {exc}. Fix the modelPath/device/precision settings and "
-            f"run codeDiffusion.restartModel.")
+    where = "the remote backend" if options.remote else options.model_path or "the embedded model"
+    fix = "codeDiffusion.remote" if options.remote else "the modelPath/device/precision"
+    return f"Could not load {where}: {exc}. Fix {fix} settings and run codeDiffusion.restartModel."
