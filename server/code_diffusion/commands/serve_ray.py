@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     options = options_from(args)
     app.check(options)
+    _stop_on_signals()
     if args.address:
         ray.init(address=args.address)
     else:
@@ -100,7 +101,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both end :func:`_wait`, so the app and the local Ray shut down
+    cleanly (a shell starting the command in the background leaves SIGINT ignored)."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _wait() -> None:
     import threading
 
-    threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
+    threading.Event().wait()
