@@ -84,20 +84,26 @@ def run(args: argparse.Namespace) -> int:
     options = options_from(args)
     app.check(options)
     _stop_on_signals()
-    if args.address:
-        ray.init(address=args.address)
-    else:
-        ray.init(include_dashboard=False)
     try:
+        if args.address:
+            ray.init(address=args.address)
+        else:
+            ray.init(include_dashboard=False)
         app.run(options, host=args.host, port=args.port)
         print(f"code-diffusion serve-ray: serving http://{args.host}:{args.port}/v1/completions "
               "(Ctrl-C stops)", file=sys.stderr)
         _wait()
+    except KeyboardInterrupt:
+        pass  # the way to stop it
     finally:
-        from ray import serve
+        if ray.is_initialized():
+            from ray import serve
 
-        serve.shutdown()
-        ray.shutdown()
+            if args.address:  # a shared cluster: remove this app only
+                serve.delete(app.APP_NAME)
+            else:
+                serve.shutdown()
+            ray.shutdown()
     return 0
 
 
