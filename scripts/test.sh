@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet -e '.[test]'
+python3 -m pip install --quiet -e '.[test,ray]'  # ray: the tests marked `ray`
 
 # Real VS Code (code-server + chromium) for the tests marked `vscode`.
 if [[ -f scripts/setup-vscode-e2e.sh ]]; then
