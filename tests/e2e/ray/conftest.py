@@ -10,13 +10,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "lsp"), str(HERE.parents[1] / "unit" / "lsp")]
 
-ray = pytest.importorskip("ray", reason="the ray tests need pip install code-diffusion[ray]")
-psutil = pytest.importorskip("psutil")
 RAY_DAEMONS = ("raylet", "gcs_server")
 
 
@@ -64,6 +63,7 @@ def ray_daemons() -> list[psutil.Process]:
 @pytest.fixture(scope="package")
 def ray_app() -> Iterator[RayApp]:
     """One Ray cluster for the package; shut down and checked for leftovers at the end."""
+    ray = pytest.importorskip("ray", reason="the ray tests need pip install code-diffusion[ray]")
     os.environ["CODE_DIFFUSION_THREADS"] = "1"
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2,
              _node_ip_address="127.0.0.1", log_to_driver=False)
