@@ -143,14 +143,16 @@ def camel(name: str) -> str:
 
 def flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested objects as dotted keys: ``{"remote": {"url": u}}`` -> ``{"remote.url": u}``
-    (Neovim sends tables; VS Code sends the dotted keys already)."""
+    (Neovim sends tables; VS Code sends the dotted keys already). A nested value wins over the
+    same dotted key, so a nested table set by the user overrides dotted defaults."""
     flat: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
     for key, value in raw.items():
         if isinstance(value, Mapping) and key == "remote":
-            flat.update(flatten(value, f"{prefix}{key}."))
+            nested.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
-    return flat
+    return {**flat, **nested}
 
 
 def _json(value: Any) -> str:

@@ -19,6 +19,12 @@ def test_nested_and_dotted_remote_keys_are_read_alike():
     assert config.unknown_keys({"remote": {"url": "x", "colour": 1}}) == ["remote.colour"]
 
 
+def test_a_nested_value_wins_over_the_same_dotted_key():
+    options, _ = config.parse(config.InitOptions, {"remote": {"url": "http://h:1"},
+                                                   "remote.url": ""})
+    assert options.remote__url == "http://h:1"
+
+
 def test_bad_remote_values_are_refused_with_the_dotted_key():
     _, errors = config.parse(config.InitOptions, {
         "backend": "cloud", "remote": {"url": "ftp://h", "apiKeyEnv": "sk-123 456"}})
