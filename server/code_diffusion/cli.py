@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    module = importlib.import_module(f"code_diffusion.commands.{args.command}")
+    module = importlib.import_module(f"code_diffusion.commands.{args.command.replace('-', '_')}")
     from code_diffusion.engine.errors import CodeDiffusionError
 
     try:

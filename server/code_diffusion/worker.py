@@ -325,7 +325,7 @@ class ModelWorker:
             self._model = self._load(options, report)
         except Exception as exc:  # every load failure becomes the error state, with its reason
             log.debug("the model failed to load", exc_info=True)
-            self._post(self._loaded, None, _load_error_message(exc))
+            self._post(self._loaded, None, _load_error_message(options, exc))
             return
         self._post(self._loaded, self._model.info, None)
 
@@ -359,12 +359,19 @@ def _failure_message(error: BaseException | None) -> str | None:
     """What the status says after a request failed unexpectedly (not a refusal or a cancel)."""
     from code_diffusion.engine.errors import CodeDiffusionError
 
+    if getattr(error, "show_in_status", False):
+        return str(error)  # the remote backend is down: shown until a request succeeds
     if error is None or isinstance(error, WorkerError | CodeDiffusionError):
         return None
     return (f"the last request failed ({type(error).__name__}: {error}); the model is still "
             "loaded and serves the next one")
 
 
-def _load_error_message(exc: Exception) -> str:
+def _load_error_message(options: Any, exc: Exception) -> str:
+    """The error state's message: the options say what they load and which settings fix it
+    (``describe_failure``, as :class:`~code_diffusion.engine.loading.LoadOptions` does)."""
+    describe = getattr(options, "describe_failure", None)
+    if describe is not None:
+        return describe(exc)
     return (f"Could not load the model: {exc}. Fix the modelPath/device/precision settings and "
             f"run codeDiffusion.restartModel.")

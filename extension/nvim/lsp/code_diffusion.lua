@@ -23,6 +23,19 @@ return {
     trustRemoteCode = false, -- run a checkpoint's own Python code
     allowUnsafeWeights = false, -- load pickle (.bin/.pt) weights
     logLevel = 'info', -- error | warning | info | debug
+    backend = 'local', -- local | remote (an HTTP completions server, see docs/scale-out.md)
+    -- The remote backend (backend = 'remote'); a nested `remote = { url = ... }` overrides these.
+    ['remote.url'] = '', -- e.g. http://127.0.0.1:8000 (code-diffusion serve-ray)
+    ['remote.model'] = '', -- a name the server's /v1/models lists; '' = none sent
+    ['remote.path'] = '/v1/completions', -- or /v1/fim/completions (Mercury)
+    ['remote.apiKeyEnv'] = '', -- the NAME of the environment variable holding the key
+    ['remote.timeoutMs'] = 30000,
+    ['remote.retries'] = 2, -- for HTTP 429/503 only
+    ['remote.stream'] = true,
+    ['remote.allowPrefixOnly'] = false, -- send the prefix alone when the server cannot infill
+    ['remote.steps'] = 0, -- diffusion extras; 0 = not sent
+    ['remote.blockLength'] = 0,
+    ['remote.threshold'] = 0.0,
   },
   -- Live: answered to workspace/configuration for section `codeDiffusion`.
   settings = {

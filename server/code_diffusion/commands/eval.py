@@ -115,7 +115,7 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--timeout", f"{args.timeout:g}"]
     if args.device != "auto":
         parts += ["--device", args.device]
-    if args.precision != "float32":
+    if args.precision != "auto":  # the --precision default
         parts += ["--precision", args.precision]
     for flag in ("no_fixed_canvas", "oracle", "no_baseline", "no_heldout", "write_docs",
                  "trust_remote_code", "allow_unsafe_weights"):

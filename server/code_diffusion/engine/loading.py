@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +38,23 @@ class LoadOptions:
     precision: str = "float32"
     trust_remote_code: bool = False
     allow_unsafe_weights: bool = False
+    remote: dict[str, Any] | None = field(default=None, hash=False)
+    """``codeDiffusion.remote.*`` (:class:`~code_diffusion.engine.adapters.remote.RemoteOptions`
+    fields) when the backend is remote: then nothing is loaded here."""
+
+    def describe_failure(self, exc: Exception) -> str:
+        """Why loading failed and which settings fix it, for the error state."""
+        if self.remote is not None:
+            return (f"Could not load the remote backend: {exc}. Fix the codeDiffusion.remote "
+                    "settings and run codeDiffusion.restartModel.")
+        return (f"Could not load {self.model_path or 'the embedded model'}: {exc}. Fix the "
+                "modelPath/device/precision settings and run codeDiffusion.restartModel.")
 
     def load(self) -> CodeGenerationModel:
+        if self.remote is not None:  # the remote backend: no request is made until a fill
+            from code_diffusion.engine.adapters.remote import RemoteModel, RemoteOptions
+
+            return RemoteModel(RemoteOptions(**self.remote))
         return load_model(self.model_path, device=self.device, precision=self.precision,
                           trust_remote_code=self.trust_remote_code,
                           allow_unsafe_weights=self.allow_unsafe_weights)
@@ -47,7 +62,11 @@ class LoadOptions:
 
 def load_generator(options: LoadOptions, report: Callable[[str, int], None]) -> CodeGenerator:
     """The language server's loader: the model of ``options`` in a ``CodeGenerator``, with
-    ``report(message, percentage)`` called at each phase."""
+    ``report(message, percentage)`` called at each phase (none for the remote backend)."""
+    if options.remote is not None:
+        from code_diffusion.engine.generator import CodeGenerator
+
+        return CodeGenerator(options.load())
     report("Importing torch", 10)
     from code_diffusion.engine.generator import CodeGenerator  # heavy: torch, on first load
 

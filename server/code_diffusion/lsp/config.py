@@ -13,6 +13,7 @@ section of ``workspace/configuration`` for the live keys. Restart-only keys seen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from code_diffusion.engine.types import DEVICE_PATTERN
 SECTION = "codeDiffusion"
 CLIENT_KEYS = frozenset({"pythonPath", "trace"})
 """Keys of the section that belong to the editor side; ignored without a log line."""
+_ENV_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 C = TypeVar("C")
 
 
@@ -60,6 +62,32 @@ class InitOptions:
     log_level: str = _setting("info", "error, warning, info or debug",
                               _one_of("error", "warning", "info", "debug"))
     """How much goes to window/logMessage and the log file."""
+    backend: str = _setting("local", "local or remote", _one_of("local", "remote"))
+    """``local``: the model runs in the server; ``remote``: an HTTP completions server."""
+    remote__url: str = _setting("", "the server's http:// or https:// address; empty unless "
+                                "backend is remote",
+                                lambda value: value == "" or value.startswith(("http://",
+                                                                                "https://")))
+    """Where the remote backend is, e.g. ``http://127.0.0.1:8000``."""
+    remote__model: str = _setting("", "the model name the server lists; empty to send none")
+    remote__path: str = _setting("/v1/completions", "an endpoint path starting with /",
+                                 lambda value: value.startswith("/"))
+    remote__api_key_env: str = _setting("", "the name of an environment variable (not the key)",
+                                        lambda value: bool(_ENV_NAME.match(value)))
+    remote__timeout_ms: int = _setting(30000, "an integer from 100 to 600000",
+                                       _between(100, 600000))
+    remote__retries: int = _setting(2, "an integer from 0 to 10", _between(0, 10))
+    remote__stream: bool = _setting(True, "true or false")
+    remote__allow_prefix_only: bool = _setting(False, "true or false")
+    remote__steps: int = _setting(0, "an integer from 0 to 4096", _between(0, 4096))
+    """Diffusion extras, sent only when above 0."""
+    remote__block_length: int = _setting(0, "an integer from 0 to 4096", _between(0, 4096))
+    remote__threshold: float = _setting(0.0, "a number from 0 to 1", _between(0, 1))
+
+    def remote_options(self) -> dict[str, Any]:
+        """The ``remote.*`` settings as :class:`RemoteOptions` keyword arguments."""
+        return {f.name.removeprefix("remote__"): getattr(self, f.name)
+                for f in attrs.fields(type(self)) if f.name.startswith("remote__")}
 
 
 @attrs.frozen
@@ -106,8 +134,26 @@ class SettingError:
 
 
 def camel(name: str) -> str:
+    """``log_level`` -> ``logLevel``; a double underscore is a dot: ``remote__timeout_ms`` ->
+    ``remote.timeoutMs``."""
+    if "__" in name:
+        return ".".join(camel(part) for part in name.split("__"))
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+def flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys: ``{"remote": {"url": u}}`` -> ``{"remote.url": u}``
+    (Neovim sends tables; VS Code sends the dotted keys already). A nested value wins over the
+    same dotted key, so a nested table set by the user overrides dotted defaults."""
+    flat: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, Mapping) and key == "remote":
+            nested.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return {**flat, **nested}
 
 
 def _json(value: Any) -> str:
@@ -162,6 +208,7 @@ def parse(cls: type[C], raw: Mapping[str, Any]) -> tuple[C, list[SettingError]]:
 
     Returns the settings and the refused values (each replaced by its default).
     """
+    raw = flatten(raw)
     good: dict[str, Any] = {}
     errors: list[SettingError] = []
     for field in attrs.fields(cls):
@@ -186,12 +233,12 @@ def section_of(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         return {}
     nested = raw.get(SECTION)
-    return dict(nested) if isinstance(nested, Mapping) else dict(raw)
+    return flatten(nested) if isinstance(nested, Mapping) else flatten(raw)
 
 
 def unknown_keys(raw: Mapping[str, Any]) -> list[str]:
     known = set(keys(InitOptions)) | set(keys(Settings)) | CLIENT_KEYS
-    return sorted(key for key in raw if key not in known)
+    return sorted(key for key in flatten(raw) if key not in known)
 
 
 def to_json(settings: InitOptions | Settings) -> dict[str, Any]:

@@ -245,7 +245,9 @@ class CodeDiffusionServer(LanguageServer):
         path = self.model_path_override or options.model_path or None
         return LoadOptions(model_path=path, device=options.device, precision=options.precision,
                            trust_remote_code=options.trust_remote_code,
-                           allow_unsafe_weights=options.allow_unsafe_weights)
+                           allow_unsafe_weights=options.allow_unsafe_weights,
+                           remote=(options.remote_options() if options.backend == "remote"
+                                   else None))
 
     # -- transports ----------------------------------------------------------------------------
 

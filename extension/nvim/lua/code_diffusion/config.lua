@@ -13,6 +13,9 @@ local M = {}
 ---@field trustRemoteCode? boolean Run a checkpoint's own Python code.
 ---@field allowUnsafeWeights? boolean Load pickle (.bin/.pt) weights.
 ---@field logLevel? "error"|"warning"|"info"|"debug"
+---@field backend? "local"|"remote" `remote`: an HTTP completions server (docs/scale-out.md).
+---@field remote? table url, model, path, apiKeyEnv, timeoutMs, retries, stream,
+---  allowPrefixOnly, steps, blockLength, threshold (docs/protocol.md).
 
 ---@class code_diffusion.Settings Live server settings (answered to workspace/configuration).
 ---@field enableInlineCompletion? boolean Ghost text from the server on/off.
