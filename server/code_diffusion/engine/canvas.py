@@ -1,8 +1,11 @@
 """The token canvas of a request: context window, hole slots, and per-slot state.
 
-Layout of every row: ``[BOS]? spec-comment prefix [MASK]×n suffix [EOS]?``. ``[BOS]`` marks a
-prefix that starts the file and ``[EOS]`` a suffix that ends it, as in training. The context is
-cut to the model's window around the hole, keeping more prefix than suffix.
+Layout of every row: ``[BOS]? preamble spec-comment prefix [MASK]×n suffix [EOS]?``. ``[BOS]``
+marks a prefix that starts the file and ``[EOS]`` a suffix that ends it, as in training. The
+preamble is text from elsewhere in the file and the workspace (``SamplerOptions.preamble``, the
+format of ``docs/context.md``); it is kept whole when it fits in half the room, and the local
+context is cut to the rest of the model's window around the hole, keeping more prefix than
+suffix.
 
 Rows may have different canvas lengths (a "ladder"): with a model trained to leave unused slots
 as trailing ``[PAD]``, a shorter canvas is the same canvas with its tail pre-filled with
@@ -61,7 +64,10 @@ def build_canvas(denoiser: Denoiser, request: GenerationRequest,
     spec = denoiser.encode(comment_block(request.specification, request.language))
     n = opts.slots(request.max_length)
     window = min(denoiser.max_context, opts.window or denoiser.max_context)
-    budget = max(8, window - n - len(spec) - 2)
+    room = window - n - len(spec) - 2
+    preamble = denoiser.encode(opts.preamble) if opts.preamble else []
+    preamble = preamble[max(0, len(preamble) - room // 2) :]  # its best part is at its end
+    budget = max(8, room - len(preamble))
     # Tokenise only the characters that can fit (about 8 per token is generous for code).
     prefix_ids = denoiser.encode(prefix[-budget * 8 :])
     suffix_ids = denoiser.encode(suffix[: budget * 8])
@@ -70,7 +76,7 @@ def build_canvas(denoiser: Denoiser, request: GenerationRequest,
     prefix_keep = min(len(prefix_ids), budget - suffix_keep)
     file_start = prefix_keep == len(prefix_ids) and len(prefix) <= budget * 8
     file_end = suffix_keep == len(suffix_ids) and len(suffix) <= budget * 8
-    left = ([ids.bos] if file_start and ids.bos is not None else [])
+    left = ([ids.bos] if file_start and ids.bos is not None else []) + preamble
     spec_start = len(left)
     left += spec + prefix_ids[len(prefix_ids) - prefix_keep :]
     right = suffix_ids[:suffix_keep] + ([ids.eos] if file_end and ids.eos is not None else [])

@@ -67,6 +67,9 @@ class SamplerOptions:
     """With ``cache="block"``: a full pass every this many passes (0: only the first)."""
     window: int | None = None
     """Most tokens of the canvas (context and hole); ``None``: the model's whole window."""
+    preamble: str = ""
+    """Text from elsewhere in the file and the workspace (rendered snippets, see
+    ``docs/context.md``) placed ahead of the local prefix in the window; empty: none."""
     should_stop: Callable[[], bool] | None = None
     """Checked between steps; True stops with :class:`GenerationCancelled`."""
 
@@ -86,6 +89,9 @@ class SamplerOptions:
         _optional_int("cache_refresh", self.cache_refresh, 0)
         _fraction("threshold", self.threshold)
         _fraction("top_p", self.top_p)
+        if not isinstance(self.preamble, str):
+            raise InvalidRequestError("preamble", f"preamble must be a string, got "
+                                                  f"{type(self.preamble).__name__}")
         if self.should_stop is not None and not callable(self.should_stop):
             raise InvalidRequestError("should_stop", "should_stop must be a callable or None")
 
