@@ -297,6 +297,7 @@ class ModernBertDenoiser(MaskedLMDenoiser):
 def load_weights(directory: Path, dtype: torch.dtype, device: torch.device | str = "cpu"
                  ) -> ModernBertMaskedLM:
     """The masked LM of ``directory`` (``config.json`` and ``model.safetensors``)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     config_file, weights = directory / "config.json", directory / "model.safetensors"
@@ -304,9 +305,9 @@ def load_weights(directory: Path, dtype: torch.dtype, device: torch.device | str
                                         str(config_file))
     try:
         state = load_file(str(weights), device=str(device))
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ModelLoadError(f"could not read {weights}: {exc}; the file may be truncated: "
-                             "copy the checkpoint again") from exc
+    except (OSError, RuntimeError, ValueError, SafetensorError) as exc:
+        raise ModelLoadError(f"could not load the weights from {weights}: {exc}; the file "
+                             "may be truncated: copy the checkpoint again") from exc
     model = ModernBertMaskedLM(config)  # not on the meta device: its kernels load torch._dynamo
     state.setdefault("decoder.weight", state.get("model.embeddings.tok_embeddings.weight"))
     expected = set(model.state_dict())
@@ -330,11 +331,7 @@ def load_own_modernbert(directory: Path, config: dict[str, Any], dtype: torch.dt
             or "ModernBertForMaskedLM" not in (config.get("architectures") or [])
             or not (directory / "model.safetensors").exists()):
         return None
-    tokenizer = TokenizerFile(directory)
+    rows = ModernBertConfig.from_json(config, str(directory / "config.json")).vocab_size
+    tokenizer = TokenizerFile(directory, embedding_rows=rows)
     model = load_weights(directory, dtype)
-    if len(tokenizer) > model.config.vocab_size:
-        raise ModelLoadError(
-            f"the tokenizer in {directory} has {len(tokenizer)} tokens but the model's "
-            f"embedding has {model.config.vocab_size} rows: the tokenizer belongs to another "
-            "model; copy the checkpoint's own tokenizer files")
     return model, tokenizer

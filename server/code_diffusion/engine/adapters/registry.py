@@ -142,9 +142,9 @@ def detect_family(directory: Path, config: dict[str, Any]) -> Family:
         if family.claims_config(directory, config):
             return family
     raise ModelLoadError(
-        f"{directory}/config.json describes no family code-diffusion can drive: found "
-        f"architectures {_architectures(config) or '(none)'}, model_type "
-        f"{_model_type(config) or '(none)'!r}, auto_map {config.get('auto_map') or '(none)'}. "
+        f"{directory}/config.json: model_type {_model_type(config) or '(none)'!r} "
+        f"(architectures {_architectures(config) or '(none)'}, auto_map "
+        f"{config.get('auto_map') or '(none)'}) is not a family code-diffusion can drive. "
         f"Supported: {supported()}")
 
 

@@ -20,7 +20,9 @@ SPECIAL_NAMES = ("mask", "pad", "bos", "eos", "cls", "sep", "unk")
 class TokenizerFile:
     """The tokenizer of a model directory that holds ``tokenizer.json``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, embedding_rows: int | None = None) -> None:
+        """``embedding_rows``: the model's vocabulary size; a larger tokenizer belongs to
+        another model (checked before its special tokens, which such a file rarely has)."""
         from tokenizers import Tokenizer
 
         source, config_file = directory / "tokenizer.json", directory / "tokenizer_config.json"
@@ -32,6 +34,11 @@ class TokenizerFile:
             raise ModelLoadError(f"could not load the tokenizer from {directory}: {exc}; the "
                                  "directory needs tokenizer.json and tokenizer_config.json "
                                  "that match the model") from exc
+        if embedding_rows is not None and len(self) > embedding_rows:
+            raise ModelLoadError(
+                f"the tokenizer in {directory} has {len(self)} tokens but the model's "
+                f"embedding has {embedding_rows} rows: the tokenizer belongs to another "
+                "model; copy the checkpoint's own tokenizer files")
         for name in SPECIAL_NAMES:
             token = config.get(f"{name}_token")
             if isinstance(token, dict):
