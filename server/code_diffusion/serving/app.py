@@ -53,6 +53,9 @@ class AppOptions:
     """How long a replica waits for more requests before it fills a batch."""
     threads: int = 1
     """Intra-op torch threads per replica (``CODE_DIFFUSION_THREADS``)."""
+    cache: bool = True
+    """The block cache on the padded path: after a batch's first pass, passes recompute only
+    the columns holding a hole (``SamplerOptions.cache``; the engine's default)."""
 
 
 class CompletionServer:
@@ -68,7 +71,7 @@ class CompletionServer:
                            trust_remote_code=self.options.trust_remote_code,
                            allow_unsafe_weights=self.options.allow_unsafe_weights)
         self.name = self.options.name or model.info.name
-        self.filler = BatchFiller(model)
+        self.filler = BatchFiller(model, cache=self.options.cache)
         self.fill.set_max_batch_size(self.options.max_batch_size)
         self.fill.set_batch_wait_timeout_s(self.options.batch_wait_ms / 1000)
         self.served = 0
@@ -84,7 +87,8 @@ class CompletionServer:
         path = request.url.path.rstrip("/")
         if request.method == "GET" and path == "/health":
             return JSONResponse({"status": "ok", "model": self.name, "pid": os.getpid(),
-                                 "served": self.served, "passes": self.filler.passes})
+                                 "served": self.served, "passes": self.filler.passes,
+                                 "sequential": self.filler.sequential})
         if request.method == "GET" and path == "/v1/models":
             return JSONResponse(protocol.models(self.name))
         if request.method == "POST" and path == "/v1/completions":
