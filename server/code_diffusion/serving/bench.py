@@ -28,8 +28,10 @@ LINES = [
     ("def is_even(n):\n    return n %", "\n"),
     ("names = ['a', 'b']\nfor name in", ":\n    print(name)\n"),
 ]
-BODY = {"max_tokens": 48, "n": 3, "temperature": 0.0, "steps": 8}
-"""The language server's shipped defaults for a line: 3 candidates, 8 steps, 48 tokens."""
+BODY = {"max_tokens": 48, "n": 3, "temperature": 0.0, "steps": 8,
+        "code_diffusion": {"kind": "line"}}
+"""The language server's shipped defaults for a line: 3 candidates, 8 steps, 48 tokens, and
+the hole's kind as the remote backend sends it to serve-ray (a 24-slot line canvas)."""
 
 
 def _post(url: str, prompt: str, suffix: str) -> float:
