@@ -327,3 +327,12 @@ def test_sampler_settings_of_the_server_are_refused(server, options):
     with pytest.raises(UnsupportedParameterError, match="sampler option"):
         model(server).generate("", None, "x", sampler=options)
     assert server.bodies == []
+
+
+def test_without_a_model_listing_the_server_is_asked_again(server):
+    backend = model(server)
+    backend.generate("", None, "x", sampler=SamplerOptions(kind="line"))
+    assert "code_diffusion" not in server.bodies[-1] and backend.own_server is None
+    server.owner = "code-diffusion"  # e.g. the app finished deploying
+    backend.generate("", None, "x", sampler=SamplerOptions(kind="line"))
+    assert server.bodies[-1]["code_diffusion"] == {"kind": "line"}

@@ -160,8 +160,9 @@ class RemoteModel(ModelAdapter):
 
     def _own_server(self):
         """Whether the server is ``serve-ray``: its ``/v1/models`` lists models owned by
-        ``code-diffusion``. Asked once; any answer but that one (an error status, another
-        owner, no such route) means a server of the plain completions shape."""
+        ``code-diffusion``. A listing (HTTP 200) is kept; without one (an error status, no such
+        route, an app still deploying) this request goes in the plain completions shape and
+        the next one asks again."""
         if self.own_server is None:
             exchange = Exchange(self.options.url, "/v1/models", None, self._headers(json=False),
                                 timeout=self.options.timeout_ms / 1000, stream=False,
@@ -174,7 +175,9 @@ class RemoteModel(ModelAdapter):
                 exchange.abort()
             if event.kind == "error":
                 raise self._transport_error(event)
-            self.own_server = event.kind == "body" and owned_by(event.data) == {OWNER}
+            if event.kind == "body":
+                self.own_server = owned_by(event.data) == {OWNER}
+            return bool(self.own_server)
         return self.own_server
 
     # -- the request -----------------------------------------------------------------------------
