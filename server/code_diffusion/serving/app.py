@@ -75,12 +75,17 @@ class CompletionServer:
         self.fill.set_max_batch_size(self.options.max_batch_size)
         self.fill.set_batch_wait_timeout_s(self.options.batch_wait_ms / 1000)
         self.served = 0
+        self.kinds: dict[str, int] = {}
+        """Requests served per hole kind (``none``: the client did not say)."""
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
     async def fill(self, jobs: list[Job]) -> list[Job]:
         # on a thread: the replica's event loop keeps taking requests and health checks
         done = await asyncio.to_thread(self.filler.fill, jobs)
         self.served += len(done)
+        for job in done:
+            kind = job.hole.get("kind", "none")
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
         return done
 
     async def __call__(self, request: Request) -> Response:
@@ -88,7 +93,7 @@ class CompletionServer:
         if request.method == "GET" and path == "/health":
             return JSONResponse({"status": "ok", "model": self.name, "pid": os.getpid(),
                                  "served": self.served, "passes": self.filler.passes,
-                                 "sequential": self.filler.sequential})
+                                 "sequential": self.filler.sequential, "kinds": self.kinds})
         if request.method == "GET" and path == "/v1/models":
             return JSONResponse(protocol.models(self.name))
         if request.method == "POST" and path == "/v1/completions":

@@ -13,7 +13,9 @@ ModernBERT module, and transformers' BERT, RoBERTa and ModernBERT). A model with
 the requests one after the other, and :attr:`BatchFiller.sequential` counts them, so that the
 fallback is visible. With ``cache`` and a denoiser that keeps keys and values of padded rows
 (``supports_padded_block_cache``), passes after the first recompute only the columns that hold
-some request's hole (the block cache of ``SamplerOptions.cache``, shared by the batch).
+some request's hole (the block cache of ``SamplerOptions.cache``, shared by the batch); when
+the model's positions are relative (``supports_left_padding``: rotary), each request's rows are
+shifted right so that all the holes start at one column and those columns are the holes.
 """
 
 from __future__ import annotations
@@ -111,10 +113,16 @@ class _Batch:
         self.filler, self.states = filler, states
         self.denoiser = filler.denoiser
         self.pad = self.denoiser.ids.pad if self.denoiser.ids.pad is not None else 0
-        self.width = max(s.chunk.ids.shape[1] for s in states)
+        # With the cache, a model whose positions are relative (rotary) gets its rows shifted
+        # right so that every hole starts at the same column: the block pass then recomputes
+        # the holes only, not the prefixes of the requests whose prefix is shorter.
+        align = filler.cache and getattr(self.denoiser, "supports_left_padding", False)
+        first = max(s.chunk.start for s in states) if align else 0
+        self.shift = {id(s): first - s.chunk.start if align else 0 for s in states}
+        self.width = max(self.shift[id(s)] + s.chunk.ids.shape[1] for s in states)
         # the columns that hold some request's hole: what a block pass recomputes
-        start = min(s.chunk.start for s in states)
-        end = max(s.chunk.start + s.chunk.width for s in states)
+        start = min(self.shift[id(s)] + s.chunk.start for s in states)
+        end = max(self.shift[id(s)] + s.chunk.start + s.chunk.width for s in states)
         self.cache = BlockCache(start, end) if filler.cache else None
         self.rows = states
 
@@ -140,14 +148,14 @@ class _Batch:
 
     def _step(self, active: list[_State]) -> None:
         ids, mask, where = [], [], []
+        device = self.denoiser.device
         for state in active:
             rows, length = state.chunk.ids.shape
-            extra = self.width - length
-            ids.append(torch.nn.functional.pad(state.chunk.ids, (0, extra), value=self.pad))
-            mask.append(torch.nn.functional.pad(torch.ones(rows, length, dtype=torch.long,
-                                                           device=self.denoiser.device),
-                                                (0, extra)))
-            where.append(torch.nn.functional.pad(state.chunk.masked_positions(), (0, extra)))
+            sides = (self.shift[id(state)], self.width - length - self.shift[id(state)])
+            ids.append(torch.nn.functional.pad(state.chunk.ids, sides, value=self.pad))
+            mask.append(torch.nn.functional.pad(
+                torch.ones(rows, length, dtype=torch.long, device=device), sides))
+            where.append(torch.nn.functional.pad(state.chunk.masked_positions(), sides))
         stacked, attention, positions = torch.cat(ids), torch.cat(mask), torch.cat(where)
         if self.cache is None:
             logits = self.denoiser.padded_logits_at(stacked, attention, positions)
@@ -158,7 +166,9 @@ class _Batch:
         offset = 0
         for state, slots in zip(active, where, strict=True):
             count = int(slots.sum())
-            state.commit(slots[:, : state.chunk.ids.shape[1]], logits[offset : offset + count])
+            shift = self.shift[id(state)]
+            state.commit(slots[:, shift : shift + state.chunk.ids.shape[1]],
+                         logits[offset : offset + count])
             offset += count
 
 

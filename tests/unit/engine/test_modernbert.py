@@ -204,6 +204,14 @@ def test_embedded_model_padded_rows_match_each_row_alone(embedded_pair):
             mine = padded[2 * index : 2 * index + 2, :length]
             assert torch.allclose(mine, alone, atol=10 * TOLERANCE, rtol=0)
             assert torch.equal(mine.argmax(-1), alone.argmax(-1))
+        # shifted right by 20 padding columns: rotary positions are relative
+        row = rows[1]
+        shifted = torch.nn.functional.pad(row, (20, 0))
+        mask = torch.tensor([[0] * 20 + [1] * row.shape[1]] * 2)
+        logits = own(shifted, attention_mask=mask).logits[:, 20:]
+        alone = own(row).logits
+        assert torch.allclose(logits, alone, atol=10 * TOLERANCE, rtol=0)
+        assert torch.equal(logits.argmax(-1), alone.argmax(-1))
 
 
 def _denoiser(model):

@@ -151,7 +151,13 @@ class MaskedLMDenoiser(Denoiser):
 
     @property
     def supports_padded_block_cache(self) -> bool:
-        """True when :meth:`cached_logits_at` takes an ``attention_mask`` (right-padded rows)."""
+        """True when :meth:`cached_logits_at` takes an ``attention_mask`` (padded rows)."""
+        return False
+
+    @property
+    def supports_left_padding(self) -> bool:
+        """True when a row shifted right by padding keeps its logits (relative positions);
+        False here: BERT and RoBERTa read absolute positions."""
         return False
 
     def padded_logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,

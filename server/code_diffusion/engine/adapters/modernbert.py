@@ -251,7 +251,7 @@ class ModernBertMaskedLM(nn.Module):
                ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]] | None]:
         """Final hidden states of every column; with ``keep`` each layer's keys and values.
         ``attention_mask`` ``(batch, length)``: 1 for real columns, 0 for padding (rows of
-        different lengths, right-padded); the real columns' states are those of the row
+        different lengths, padded on either side); the real columns' states are those of the row
         alone."""
         x = self.model.embeddings(ids)
         length = ids.shape[1]
@@ -299,7 +299,7 @@ def _rotate(t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
 
 class ModernBertDenoiser(MaskedLMDenoiser):
     """The sampler's view of :class:`ModernBertMaskedLM`: logits at the masked positions,
-    with the block cache, on rows of one length or right-padded rows of several."""
+    with the block cache, on rows of one length or padded rows of several."""
 
     @property
     def supports_block_cache(self) -> bool:
@@ -313,6 +313,12 @@ class ModernBertDenoiser(MaskedLMDenoiser):
     def supports_padded_block_cache(self) -> bool:
         return True
 
+    @property
+    def supports_left_padding(self) -> bool:
+        """Rotary positions and the sliding window are relative: a row shifted right by
+        padding keeps its logits (to float rounding)."""
+        return True
+
     def _raw_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         return self.model.logits_at(input_ids, where)
 
@@ -324,7 +330,7 @@ class ModernBertDenoiser(MaskedLMDenoiser):
                          cache: BlockCache,
                          attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Like :meth:`logits_at` for positions inside the cache's columns, recomputing only
-        those columns when the cache holds a recent full pass (``attention_mask``: right-padded
+        those columns when the cache holds a recent full pass (``attention_mask``: padded
         rows, as in :meth:`padded_logits_at`)."""
         if cache.due(input_ids.shape[0]):
             hidden, cache.layers = self.model.encode(input_ids, keep=True,
