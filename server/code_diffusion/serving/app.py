@@ -53,6 +53,9 @@ class AppOptions:
     """How long a replica waits for more requests before it fills a batch."""
     threads: int = 1
     """Intra-op torch threads per replica (``CODE_DIFFUSION_THREADS``)."""
+    batch_threads: int = 0
+    """Intra-op torch threads of a pass over more than one request (0: ``threads``): a big
+    batched pass may use a second core where a single request's small pass would not."""
     cache: bool = True
     """The block cache on the padded path: after a batch's first pass, passes recompute only
     the columns holding a hole (``SamplerOptions.cache``; the engine's default)."""
@@ -71,7 +74,8 @@ class CompletionServer:
                            trust_remote_code=self.options.trust_remote_code,
                            allow_unsafe_weights=self.options.allow_unsafe_weights)
         self.name = self.options.name or model.info.name
-        self.filler = BatchFiller(model, cache=self.options.cache)
+        self.filler = BatchFiller(model, cache=self.options.cache,
+                                  batch_threads=self.options.batch_threads)
         self.fill.set_max_batch_size(self.options.max_batch_size)
         self.fill.set_batch_wait_timeout_s(self.options.batch_wait_ms / 1000)
         self.served = 0

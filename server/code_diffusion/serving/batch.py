@@ -76,8 +76,10 @@ def can_batch(model: Any) -> bool:
 class BatchFiller:
     """Runs a list of :class:`Job` together on one model (a ``CodeDiffusion`` to batch)."""
 
-    def __init__(self, model: Any, *, cache: bool = True) -> None:
+    def __init__(self, model: Any, *, cache: bool = True, batch_threads: int = 0) -> None:
         self.model = model
+        self.batch_threads = batch_threads
+        """Intra-op threads of a pass over more than one request (0: the model's own)."""
         self.denoiser = getattr(model, "denoiser", None)
         self.cache = cache and bool(getattr(self.denoiser, "supports_padded_block_cache",
                                             False))
@@ -96,7 +98,8 @@ class BatchFiller:
                 job.texts = [_cut(c.text, job.stop) for c in found]
                 self.sequential += 1
             return jobs
-        with torch.inference_mode(), torch_threads(self.model.threads):
+        threads = self.batch_threads if len(jobs) > 1 and self.batch_threads else None
+        with torch.inference_mode(), torch_threads(threads or self.model.threads):
             states = [_State(job, job.options(self.cache), self) for job in jobs]
             _Batch(self, states).run()
         for state in states:

@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     parser.add_argument("--per-client", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per replica")
+    parser.add_argument("--batch-threads", type=int, default=0,
+                        help="torch threads of a pass over several requests (0: --threads)")
     args = parser.parse_args(argv)
     import ray
     from ray import serve
@@ -117,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures["ray_init_s"] = time.perf_counter() - began
     try:
         options = AppOptions(max_batch_size=8, batch_wait_ms=10.0, threads=args.threads,
-                             num_cpus=min(2.0, float(args.threads)))
+                             batch_threads=args.batch_threads,
+                             num_cpus=min(2.0, float(max(args.threads, args.batch_threads))))
         deployed = time.perf_counter()
         run(options, port=port)
         figures["app_deploy_s"] = time.perf_counter() - deployed
