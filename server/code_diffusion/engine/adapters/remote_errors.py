@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 
-from code_diffusion.engine.errors import CodeDiffusionError
+from code_diffusion.engine.errors import BackendError
 
 
-class RemoteBackendError(CodeDiffusionError):
+class RemoteBackendError(BackendError):
     """The remote backend failed; the message says what happened and what to do."""
-
-    show_in_status = False
-    """True for failures the status bar should show until a request succeeds again."""
 
 
 class RemoteUnavailable(RemoteBackendError):
