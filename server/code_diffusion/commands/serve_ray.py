@@ -44,6 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     group.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per replica")
     group.add_argument("--threads", type=int, default=1,
                        help="torch threads per replica (default 1)")
+    group.add_argument("--batch-threads", type=int, default=0,
+                       help="torch threads of a pass over several requests (default: --threads)")
     group = parser.add_argument_group("batching")
     group.add_argument("--max-batch-size", type=int, default=8,
                        help="most requests filled together (1: no batching; default 8)")
@@ -51,6 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help="how long to wait for more requests before filling (default 10)")
     group.add_argument("--steps", type=int, default=8,
                        help="denoising steps when a request does not say (default 8)")
+    group.add_argument("--no-cache", dest="cache", action="store_false",
+                       help="run every pass over the whole window (default: the block cache, "
+                            "as the local engine)")
     return parser
 
 
@@ -65,7 +70,8 @@ def options_from(args: argparse.Namespace):
                       target_ongoing_requests=args.target_ongoing_requests,
                       num_cpus=args.num_cpus, num_gpus=args.num_gpus,
                       max_batch_size=args.max_batch_size, batch_wait_ms=args.batch_wait_ms,
-                      threads=args.threads)
+                      threads=args.threads, batch_threads=args.batch_threads,
+                      cache=args.cache)
 
 
 def run(args: argparse.Namespace) -> int:

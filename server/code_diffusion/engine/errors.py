@@ -56,3 +56,13 @@ class GenerationError(CodeDiffusionError):
         detail = "; ".join(reasons)
         super().__init__(f"{message}: {detail}" if detail else message)
         self.reasons = tuple(reasons)
+
+
+class BackendError(CodeDiffusionError):
+    """The server the model runs on failed (the remote backend: unreachable, refused, too
+    slow, a malformed answer). Not a bug of this program: the message says what happened and
+    which setting or server to fix. ``show_in_status``: the status keeps showing it until a
+    request succeeds again."""
+
+    show_in_status = False
+

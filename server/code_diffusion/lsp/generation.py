@@ -6,7 +6,8 @@ Shared by completions, code actions and commands, with one rule per outcome (doc
 * a request the engine refuses (a bad parameter, a device or precision the model cannot use) is
   a JSON-RPC ``InvalidParams`` error with the engine's message;
 * no candidate passed the checks, or the request was superseded, went stale, or no model is
-  loaded: ``([], reason)``, with a log line; completions answer an empty list, actions and
+  loaded, or the server the model runs on failed (the remote backend's errors, which the status
+  shows too): ``([], reason)``, with a log line; completions answer an empty list, actions and
   commands pass the reason on;
 * anything else is a bug: a JSON-RPC ``InternalError`` with the exception's message and the
   traceback in the log; the worker keeps serving the next request.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from code_diffusion.engine.errors import (
+    BackendError,
     DeviceError,
     GenerationCancelled,
     GenerationError,
@@ -86,6 +88,9 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
         return [], str(exc)
     except (WorkerError, GenerationError, GenerationCancelled) as exc:
         log.info("%s: no candidates: %s", label, exc)
+        return [], str(exc)
+    except BackendError as exc:
+        log.warning("%s: no candidates: %s", label, exc)
         return [], str(exc)
     except (InvalidRequestError, UnsupportedParameterError, DeviceError) as exc:
         log.warning("%s: refused: %s", label, exc)

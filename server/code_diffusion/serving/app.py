@@ -53,6 +53,12 @@ class AppOptions:
     """How long a replica waits for more requests before it fills a batch."""
     threads: int = 1
     """Intra-op torch threads per replica (``CODE_DIFFUSION_THREADS``)."""
+    batch_threads: int = 0
+    """Intra-op torch threads of a pass over more than one request (0: ``threads``): a big
+    batched pass may use a second core where a single request's small pass would not."""
+    cache: bool = True
+    """The block cache on the padded path: after a batch's first pass, passes recompute only
+    the columns holding a hole (``SamplerOptions.cache``; the engine's default)."""
 
 
 class CompletionServer:
@@ -68,23 +74,30 @@ class CompletionServer:
                            trust_remote_code=self.options.trust_remote_code,
                            allow_unsafe_weights=self.options.allow_unsafe_weights)
         self.name = self.options.name or model.info.name
-        self.filler = BatchFiller(model)
+        self.filler = BatchFiller(model, cache=self.options.cache,
+                                  batch_threads=self.options.batch_threads)
         self.fill.set_max_batch_size(self.options.max_batch_size)
         self.fill.set_batch_wait_timeout_s(self.options.batch_wait_ms / 1000)
         self.served = 0
+        self.kinds: dict[str, int] = {}
+        """Requests served per hole kind (``none``: the client did not say)."""
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
     async def fill(self, jobs: list[Job]) -> list[Job]:
         # on a thread: the replica's event loop keeps taking requests and health checks
         done = await asyncio.to_thread(self.filler.fill, jobs)
         self.served += len(done)
+        for job in done:
+            kind = job.hole.get("kind", "none")
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
         return done
 
     async def __call__(self, request: Request) -> Response:
         path = request.url.path.rstrip("/")
         if request.method == "GET" and path == "/health":
             return JSONResponse({"status": "ok", "model": self.name, "pid": os.getpid(),
-                                 "served": self.served, "passes": self.filler.passes})
+                                 "served": self.served, "passes": self.filler.passes,
+                                 "sequential": self.filler.sequential, "kinds": self.kinds})
         if request.method == "GET" and path == "/v1/models":
             return JSONResponse(protocol.models(self.name))
         if request.method == "POST" and path == "/v1/completions":

@@ -28,8 +28,10 @@ LINES = [
     ("def is_even(n):\n    return n %", "\n"),
     ("names = ['a', 'b']\nfor name in", ":\n    print(name)\n"),
 ]
-BODY = {"max_tokens": 48, "n": 3, "temperature": 0.0, "steps": 8}
-"""The language server's shipped defaults for a line: 3 candidates, 8 steps, 48 tokens."""
+BODY = {"max_tokens": 48, "n": 3, "temperature": 0.0, "steps": 8,
+        "code_diffusion": {"kind": "line"}}
+"""The language server's shipped defaults for a line: 3 candidates, 8 steps, 48 tokens, and
+the hole's kind as the remote backend sends it to serve-ray (a 24-slot line canvas)."""
 
 
 def _post(url: str, prompt: str, suffix: str) -> float:
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     parser.add_argument("--per-client", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per replica")
+    parser.add_argument("--batch-threads", type=int, default=0,
+                        help="torch threads of a pass over several requests (0: --threads)")
     args = parser.parse_args(argv)
     import ray
     from ray import serve
@@ -115,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures["ray_init_s"] = time.perf_counter() - began
     try:
         options = AppOptions(max_batch_size=8, batch_wait_ms=10.0, threads=args.threads,
-                             num_cpus=min(2.0, float(args.threads)))
+                             batch_threads=args.batch_threads,
+                             num_cpus=min(2.0, float(max(args.threads, args.batch_threads))))
         deployed = time.perf_counter()
         run(options, port=port)
         figures["app_deploy_s"] = time.perf_counter() - deployed

@@ -1,11 +1,18 @@
 """The OpenAI completions shape, as ``code-diffusion serve-ray`` reads and answers it.
 
 A request is ``{"prompt", "suffix"?, "max_tokens"?, "temperature"?, "n"?, "stop"?, "stream"?,
-"seed"?, "model"?, "steps"?, "threshold"?, "block_length"?}``; the answer is
+"seed"?, "model"?, "steps"?, "threshold"?, "block_length"?, "code_diffusion"?}``; the answer is
 ``{"id", "object": "text_completion", "created", "model", "choices": [{"index", "text",
 "finish_reason"}]}``, or with ``stream`` server-sent events of the same choices followed by
 ``data: [DONE]``. A bad request gets HTTP 400 with ``{"error": {"message", "type", "param"}}``
 naming the field, the value and what is allowed.
+
+``code_diffusion`` is this server's own field, sent by the remote backend (never to other
+servers): the hole's shape as the language server decided it, ``{"kind", "healed_break"?,
+"span_chars"?, "canvas_length"?, "length_control"?, "preamble"?}`` (the
+:class:`~code_diffusion.engine.options.SamplerOptions` fields of the same names), so that the
+canvas is the one the local engine would lay out: a line canvas for a line, the snippets from
+the file and the workspace ahead of the prefix.
 """
 
 from __future__ import annotations
@@ -16,10 +23,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from code_diffusion.engine.errors import InvalidRequestError
+from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.serving.batch import Job
 
 KNOWN = {"prompt", "suffix", "max_tokens", "temperature", "n", "stop", "stream", "seed", "model",
-         "steps", "threshold", "block_length", "top_p", "user", "echo", "logprobs"}
+         "steps", "threshold", "block_length", "top_p", "user", "echo", "logprobs",
+         "code_diffusion"}
+HOLE_FIELDS = ("kind", "healed_break", "span_chars", "canvas_length", "length_control",
+               "preamble")
 LIMITS = {"max_tokens": (1, 1024), "n": (1, 16), "steps": (1, 512)}
 
 
@@ -70,7 +82,7 @@ def parse(body: Any, *, default_steps: int, default_max_tokens: int = 48) -> tup
               max_tokens=_integer(body, "max_tokens", default_max_tokens),
               temperature=float(temperature), n=_integer(body, "n", 1),
               steps=_integer(body, "steps", default_steps), threshold=float(threshold),
-              seed=seed, stop=tuple(stop))
+              seed=seed, stop=tuple(stop), hole=_hole(body.get("code_diffusion")))
     return job, stream
 
 
@@ -98,6 +110,25 @@ def events(job: Job, model: str) -> Iterator[bytes]:
 def models(name: str) -> dict[str, Any]:
     return {"object": "list", "data": [{"id": name, "object": "model", "created": 0,
                                         "owned_by": "code-diffusion"}]}
+
+
+def _hole(value: Any) -> dict[str, Any]:
+    """The ``code_diffusion`` field, checked as the engine checks its options."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest("code_diffusion", f"code_diffusion must be an object with fields "
+                                           f"among {', '.join(HOLE_FIELDS)}, got {value!r}")
+    unknown = sorted(set(value) - set(HOLE_FIELDS))
+    if unknown:
+        raise BadRequest(f"code_diffusion.{unknown[0]}",
+                         f"unknown field(s) code_diffusion.{', '.join(unknown)}; allowed: "
+                         f"{', '.join(HOLE_FIELDS)}")
+    try:
+        SamplerOptions(**value)
+    except InvalidRequestError as exc:
+        raise BadRequest(f"code_diffusion.{exc.field}", f"code_diffusion.{exc}") from None
+    return dict(value)
 
 
 def _string(body: dict[str, Any], name: str, required: bool = False) -> str:

@@ -71,11 +71,15 @@ async def served(editor, timeout: float = 180.0) -> types.InlineCompletionList:
 
 
 async def test_ghost_text_comes_from_the_ray_app(editor, ray_app):
-    before = health(ray_app)["served"]
+    before = health(ray_app)
     answer = await served(editor)
     for item in answer.items:
         assert item.insert_text.strip() and "\n" not in item.insert_text.strip()
-    assert health(ray_app)["served"] > before, "the Ray app did not serve the request"
+    after = health(ray_app)
+    assert after["served"] > before["served"], "the Ray app did not serve the request"
+    # the hole's kind reached the app (a line canvas), and the fill was a padded pass
+    assert after["kinds"].get("line", 0) > before["kinds"].get("line", 0)
+    assert after["passes"] > before["passes"] and after["sequential"] == 0
     status = editor.statuses[-1]
     assert status["state"] == "ready" and status["model"] == MODEL
     assert status["device"] == ray_app.url and status["message"] is None

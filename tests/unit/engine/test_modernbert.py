@@ -144,6 +144,76 @@ def test_one_layer_block_pass_equals_a_full_pass_after_the_hole_changes(tmp_path
     assert torch.allclose(block, expected, atol=TOLERANCE, rtol=0)
 
 
+def _padded(rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of different lengths right-padded with id 0, and their attention mask."""
+    width = max(row.shape[1] for row in rows)
+    ids = torch.cat([torch.nn.functional.pad(row, (0, width - row.shape[1])) for row in rows])
+    mask = torch.tensor([[1] * row.shape[1] + [0] * (width - row.shape[1])
+                         for row in rows for _ in range(row.shape[0])])
+    return ids, mask
+
+
+def test_right_padded_rows_give_each_row_alone(tmp_path):
+    """Padding columns are masked out in every layer, full and sliding, even where a padding
+    column's whole window is padding (that query attends to itself, not to nothing)."""
+    _, own = _small(tmp_path, ["full_attention", "sliding_attention", "full_attention"])
+    rows = [_random_ids(97, 1, length, seed=length) for length in (40, 13, 27)]
+    ids, mask = _padded(rows)
+    with torch.inference_mode():
+        padded = own(ids, attention_mask=mask).logits
+        unmasked = own(ids).logits
+        assert not padded.isnan().any()
+        for index, row in enumerate(rows):
+            alone = own(row).logits[0]
+            length = row.shape[1]
+            assert torch.allclose(padded[index, :length], alone, atol=TOLERANCE, rtol=0)
+            if length < ids.shape[1]:  # the test can fail: without the mask padding leaks in
+                assert not torch.allclose(unmasked[index, :length], alone, atol=TOLERANCE)
+
+
+def test_padded_block_cache_is_exact_while_the_context_is_unchanged(tmp_path):
+    _, own = _small(tmp_path, ["full_attention", "sliding_attention"])
+    rows = [_random_ids(97, 1, length, seed=length) for length in (48, 30)]
+    ids, mask = _padded(rows)
+    where = torch.zeros_like(ids, dtype=torch.bool)
+    where[:, 20:28] = True
+    cache, denoiser = BlockCache(18, 30), _denoiser(own)
+    assert denoiser.supports_padding and denoiser.supports_padded_block_cache
+    with torch.inference_mode():
+        expected = denoiser.padded_logits_at(ids, mask, where)
+        full = denoiser.cached_logits_at(ids, where, cache, attention_mask=mask)
+        block = denoiser.cached_logits_at(ids, where, cache, attention_mask=mask)
+        alone = torch.cat([own.logits_at(row, where[i : i + 1, : row.shape[1]])
+                           for i, row in enumerate(rows)])
+    assert cache.full_passes == 1 and cache.passes == 2
+    for logits in (full, block, alone):
+        assert torch.allclose(logits, expected, atol=TOLERANCE, rtol=0)
+
+
+def test_embedded_model_padded_rows_match_each_row_alone(embedded_pair):
+    """A masked pass takes another attention kernel than an unmasked one: the same logits to
+    float rounding (1e-4 on logits of magnitude ~10), and the same greedy tokens."""
+    _, own = embedded_pair
+    rows = [_random_ids(4096, 2, length, seed=length) for length in (90, 35)]
+    ids, mask = _padded(rows)
+    with torch.inference_mode():
+        padded = own(ids, attention_mask=mask).logits
+        for index, row in enumerate(rows):
+            length = row.shape[1]
+            alone = own(row).logits
+            mine = padded[2 * index : 2 * index + 2, :length]
+            assert torch.allclose(mine, alone, atol=10 * TOLERANCE, rtol=0)
+            assert torch.equal(mine.argmax(-1), alone.argmax(-1))
+        # shifted right by 20 padding columns: rotary positions are relative
+        row = rows[1]
+        shifted = torch.nn.functional.pad(row, (20, 0))
+        mask = torch.tensor([[0] * 20 + [1] * row.shape[1]] * 2)
+        logits = own(shifted, attention_mask=mask).logits[:, 20:]
+        alone = own(row).logits
+        assert torch.allclose(logits, alone, atol=10 * TOLERANCE, rtol=0)
+        assert torch.equal(logits.argmax(-1), alone.argmax(-1))
+
+
 def _denoiser(model):
     from code_diffusion.engine.adapters.base import SpecialIds
     from code_diffusion.engine.adapters.modernbert import ModernBertDenoiser

@@ -15,6 +15,7 @@ from code_diffusion.engine.adapters import remote
 from code_diffusion.engine.adapters.remote import RemoteModel, RemoteOptions
 from code_diffusion.engine.errors import GenerationCancelled, UnsupportedParameterError
 from code_diffusion.engine.generator import CodeGenerator
+from code_diffusion.engine.options import SamplerOptions
 
 Answer = Callable[[BaseHTTPRequestHandler, dict], None]
 
@@ -27,6 +28,9 @@ class Server:
         self.bodies: list[dict] = []
         self.headers: list[dict] = []
         self.disconnected = threading.Event()
+        self.owner: str | None = None
+        """``owned_by`` of the model ``GET /v1/models`` lists; ``None``: no such route."""
+        self.listings = 0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +40,14 @@ class Server:
                 owner.bodies.append(body)
                 owner.headers.append(dict(self.headers))
                 owner.answer(self, body)
+
+            def do_GET(self) -> None:
+                if owner.owner is None or self.path != "/v1/models":
+                    send(self, 404, b'{"error": {"message": "Not Found"}}')
+                    return
+                owner.listings += 1
+                send(self, 200, json.dumps({"object": "list", "data": [
+                    {"id": "m", "object": "model", "owned_by": owner.owner}]}).encode())
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -262,3 +274,65 @@ def test_the_generator_fills_a_hole_through_the_remote_backend(server: Server):
     server.answer = ok(["42\nz = 3"])
     result = CodeGenerator(model(server)).fill("x = \ny = 1\n", 4)
     assert result.candidates[0].text == "42"
+
+
+PREAMBLE = "# util.py\nLIMIT = 3\n"
+
+
+def test_a_plain_server_gets_the_preamble_ahead_of_the_prompt_and_nothing_extra(server):
+    server.owner = "vllm"
+    model(server).generate("add", "python", ("x = ", "\n"),
+                           sampler=SamplerOptions(kind="line", preamble=PREAMBLE))
+    body = server.bodies[-1]
+    assert body["prompt"] == PREAMBLE + "# add\nx = "
+    assert "code_diffusion" not in body and body["suffix"] == "\n"
+
+
+def test_serve_ray_gets_the_hole_shape_and_the_preamble(server):
+    server.owner = "code-diffusion"
+    backend = model(server)
+    options = SamplerOptions(kind="line", healed_break=True, preamble=PREAMBLE,
+                             canvas_length=20)
+    backend.generate("", None, ("x = ", "\n"), sampler=options)
+    backend.generate("", None, ("y = ", "\n"), sampler=SamplerOptions(kind="block"))
+    first, second = server.bodies
+    assert first["prompt"] == "x = "
+    assert first["code_diffusion"] == {"kind": "line", "healed_break": True,
+                                       "canvas_length": 20, "preamble": PREAMBLE}
+    assert second["code_diffusion"] == {"kind": "block"}
+    assert server.listings == 1  # asked once
+
+
+def test_the_generator_sends_the_hole_kind_it_decided(server):
+    server.owner = "code-diffusion"
+    server.answer = ok(["\n    return a"])
+    CodeGenerator(model(server)).fill("def f(a):\n    \n", 14, hole="line")
+    assert server.bodies[-1]["code_diffusion"] == {"kind": "line", "healed_break": True,
+                                                   "span_chars": 0}
+    assert server.bodies[-1]["prompt"] == "def f(a):"
+
+
+@pytest.mark.parametrize("options", [SamplerOptions(canvas_length=20),
+                                     SamplerOptions(length_control=False)])
+def test_canvas_rules_a_plain_server_cannot_follow_are_refused(server, options):
+    with pytest.raises(UnsupportedParameterError, match="sampler option"):
+        model(server).generate("", None, "x", sampler=options)
+    assert server.bodies == []
+
+
+@pytest.mark.parametrize("options", [SamplerOptions(threshold=0.5), SamplerOptions(top_p=0.9),
+                                     SamplerOptions(cache="none"), SamplerOptions(window=64)])
+def test_sampler_settings_of_the_server_are_refused(server, options):
+    server.owner = "code-diffusion"
+    with pytest.raises(UnsupportedParameterError, match="sampler option"):
+        model(server).generate("", None, "x", sampler=options)
+    assert server.bodies == []
+
+
+def test_without_a_model_listing_the_server_is_asked_again(server):
+    backend = model(server)
+    backend.generate("", None, "x", sampler=SamplerOptions(kind="line"))
+    assert "code_diffusion" not in server.bodies[-1] and backend.own_server is None
+    server.owner = "code-diffusion"  # e.g. the app finished deploying
+    backend.generate("", None, "x", sampler=SamplerOptions(kind="line"))
+    assert server.bodies[-1]["code_diffusion"] == {"kind": "line"}

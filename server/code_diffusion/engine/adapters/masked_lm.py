@@ -143,6 +143,33 @@ class MaskedLMDenoiser(Denoiser):
     def supports_block_cache(self) -> bool:
         return self._lean() is not None
 
+    @property
+    def supports_padding(self) -> bool:
+        """True when rows of different lengths can share one pass, right-padded with an
+        attention mask (:meth:`padded_logits_at`): the architectures whose encoder takes one."""
+        return type(self.model).__name__ in _HEADS
+
+    @property
+    def supports_padded_block_cache(self) -> bool:
+        """True when :meth:`cached_logits_at` takes an ``attention_mask`` (padded rows)."""
+        return False
+
+    @property
+    def supports_left_padding(self) -> bool:
+        """True when a row shifted right by padding keeps its logits (relative positions);
+        False here: BERT and RoBERTa read absolute positions."""
+        return False
+
+    def padded_logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                         where: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, V)`` at the ``True`` positions of ``where`` for right-padded rows
+        (``attention_mask``: 1 for real columns, 0 for padding); each real column's logits are
+        those of its row alone. Only when :attr:`supports_padding`."""
+        attribute, head = _HEADS[type(self.model).__name__]
+        hidden = getattr(self.model, attribute)(input_ids=input_ids,
+                                                attention_mask=attention_mask)[0]
+        return head(self.model, hidden[where]).float()
+
     def _raw_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         lean = self._lean()
         if lean is None:

@@ -208,13 +208,29 @@ class ModernBertMaskedLM(nn.Module):
             self._tables[key] = (queries - keys).abs() <= half
         return self._tables[key]
 
+    def _masks(self, length: int, start: int, end: int, device: torch.device,
+               attention_mask: torch.Tensor | None) -> dict[bool, torch.Tensor | None]:
+        """The attention mask of query columns ``[start, end)`` for full (``False``) and
+        sliding (``True``) layers. ``attention_mask`` ``(batch, length)`` marks real columns
+        (1) and padding (0): no column attends to padding, except that a padding column attends
+        to itself (a query with no key at all gives NaN, which zero weights would not stop)."""
+        masks = {sliding: self._window(length, start, end, device) if sliding else None
+                 for sliding in (False, True)}
+        if attention_mask is None:
+            return masks
+        keys = attention_mask.to(device=device, dtype=torch.bool)[:, None, None, :]
+        itself = (torch.arange(start, end, device=device)[:, None]
+                  == torch.arange(length, device=device)[None, :])
+        return {sliding: (keys if window is None else keys & window) | itself
+                for sliding, window in masks.items()}
+
     # -- the passes --------------------------------------------------------------------------
     def _layer(self, layer: _Layer, x: torch.Tensor, length: int, start: int,
-               kv: tuple[torch.Tensor, torch.Tensor] | None
+               kv: tuple[torch.Tensor, torch.Tensor] | None, mask: torch.Tensor | None
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One layer on the columns in ``x`` (from column ``start`` of a ``length``-column
         canvas); with ``kv`` the other columns' keys and values come from it (updated in
-        place with these columns')."""
+        place with these columns'). ``mask``: True where a query may attend to a key."""
         batch, width, _ = x.shape
         qkv = layer.attn.Wqkv(layer.attn_norm(x)).view(batch, width, 3, self.heads, -1)
         q, k, v = (t.transpose(1, 2) for t in qkv.unbind(dim=2))
@@ -225,41 +241,53 @@ class ModernBertMaskedLM(nn.Module):
             kv[0][:, :, start : start + width] = k
             kv[1][:, :, start : start + width] = v
             k, v = kv
-        mask = self._window(length, start, start + width, x.device) if layer.sliding else None
         out = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                                       scale=self.config.head_dim ** -0.5)
         x = x + layer.attn.Wo(out.transpose(1, 2).reshape(batch, width, -1))
         return x + layer.mlp(layer.mlp_norm(x)), k, v
 
-    def encode(self, ids: torch.Tensor, keep: bool = False
+    def encode(self, ids: torch.Tensor, keep: bool = False,
+               attention_mask: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]] | None]:
-        """Final hidden states of every column; with ``keep`` each layer's keys and values."""
+        """Final hidden states of every column; with ``keep`` each layer's keys and values.
+        ``attention_mask`` ``(batch, length)``: 1 for real columns, 0 for padding (rows of
+        different lengths, padded on either side); the real columns' states are those of the row
+        alone."""
         x = self.model.embeddings(ids)
+        length = ids.shape[1]
+        masks = self._masks(length, 0, length, ids.device, attention_mask)
         kept: list[tuple[torch.Tensor, torch.Tensor]] | None = [] if keep else None
         for layer in self.model.layers:
-            x, k, v = self._layer(layer, x, ids.shape[1], 0, None)
+            x, k, v = self._layer(layer, x, length, 0, None, masks[layer.sliding])
             if kept is not None:
                 kept.append((k, v))
         return self.model.final_norm(x), kept
 
-    def encode_block(self, ids: torch.Tensor, cache: BlockCache) -> torch.Tensor:
-        """Final hidden states of the cache's columns, against its kept keys and values."""
+    def encode_block(self, ids: torch.Tensor, cache: BlockCache,
+                     attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states of the cache's columns, against its kept keys and values
+        (``attention_mask`` as in :meth:`encode`, over all ``length`` columns)."""
+        length = ids.shape[1]
+        masks = self._masks(length, cache.start, cache.end, ids.device, attention_mask)
         x = self.model.embeddings(ids[:, cache.start : cache.end])
         for layer, kv in zip(self.model.layers, cache.layers or [], strict=True):
-            x, _, _ = self._layer(layer, x, ids.shape[1], cache.start, kv)
+            x, _, _ = self._layer(layer, x, length, cache.start, kv, masks[layer.sliding])
         return self.model.final_norm(x)
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.head(hidden))
 
-    def forward(self, input_ids: torch.Tensor) -> MaskedLMOutput:
+    def forward(self, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor | None = None) -> MaskedLMOutput:
         """Logits at every position, ``(batch, length, vocab)``, as ``.logits`` (the shape of
         transformers' output, which the engine's generic paths read)."""
-        return MaskedLMOutput(self.project(self.encode(input_ids)[0]))
+        return MaskedLMOutput(self.project(self.encode(input_ids,
+                                                       attention_mask=attention_mask)[0]))
 
-    def logits_at(self, ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    def logits_at(self, ids: torch.Tensor, where: torch.Tensor,
+                  attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(N, vocab)`` at the ``True`` positions of ``where`` only."""
-        return self.project(self.encode(ids)[0][where])
+        return self.project(self.encode(ids, attention_mask=attention_mask)[0][where])
 
 
 def _rotate(t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -271,26 +299,47 @@ def _rotate(t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
 
 class ModernBertDenoiser(MaskedLMDenoiser):
     """The sampler's view of :class:`ModernBertMaskedLM`: logits at the masked positions,
-    with the block cache."""
+    with the block cache, on rows of one length or padded rows of several."""
 
     @property
     def supports_block_cache(self) -> bool:
         return True
 
+    @property
+    def supports_padding(self) -> bool:
+        return True
+
+    @property
+    def supports_padded_block_cache(self) -> bool:
+        return True
+
+    @property
+    def supports_left_padding(self) -> bool:
+        """Rotary positions and the sliding window are relative: a row shifted right by
+        padding keeps its logits (to float rounding)."""
+        return True
+
     def _raw_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         return self.model.logits_at(input_ids, where)
 
+    def padded_logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                         where: torch.Tensor) -> torch.Tensor:
+        return self.model.logits_at(input_ids, where, attention_mask=attention_mask).float()
+
     def cached_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor,
-                         cache: BlockCache) -> torch.Tensor:
+                         cache: BlockCache,
+                         attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Like :meth:`logits_at` for positions inside the cache's columns, recomputing only
-        those columns when the cache holds a recent full pass."""
+        those columns when the cache holds a recent full pass (``attention_mask``: padded
+        rows, as in :meth:`padded_logits_at`)."""
         if cache.due(input_ids.shape[0]):
-            hidden, cache.layers = self.model.encode(input_ids, keep=True)
+            hidden, cache.layers = self.model.encode(input_ids, keep=True,
+                                                     attention_mask=attention_mask)
             cache.full_passes += 1
             cache.passes += 1
             return self.model.project(hidden[where]).float()
         cache.passes += 1
-        hidden = self.model.encode_block(input_ids, cache)
+        hidden = self.model.encode_block(input_ids, cache, attention_mask=attention_mask)
         return self.model.project(hidden[where[:, cache.start : cache.end]]).float()
 
 

@@ -7,6 +7,17 @@ specification as comment lines), ``suffix``, ``max_tokens``, ``temperature``, ``
 serve-ray`` answer it. The diffusion extras (``steps``, ``block_length``, ``threshold``) are sent
 only when configured.
 
+It takes the :class:`~code_diffusion.engine.options.SamplerOptions` like every adapter, and
+honours or refuses each field. The ``preamble`` (snippets from the file and the workspace, which
+context assembly computes locally) goes into the prompt ahead of the specification and the
+prefix. The hole's shape (``kind``, ``healed_break``, ``span_chars``, ``canvas_length``,
+``length_control``) goes, with the preamble, in the field ``code_diffusion`` to a server that
+lists its models as owned by ``code-diffusion`` (``serve-ray``, asked once on ``/v1/models``),
+which lays out the canvas the local engine would; other servers get nothing beyond the
+completions shape, and a canvas rule they cannot follow (a forced canvas length, no length
+control) is refused. The sampler's own settings (policy, threshold, top-p, cache, window) are
+the server's: set away from their defaults they are refused.
+
 ``sample`` yields a step for every streamed chunk, and a step without news every ``POLL``
 seconds while it waits: the caller checks its ``should_stop`` between steps and closes the
 iterator, which aborts the HTTP request. Every failure is a :class:`RemoteBackendError` that
@@ -18,71 +29,42 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from code_diffusion.engine.adapters.remote_http import Event, Exchange
-from code_diffusion.engine.errors import CodeDiffusionError, UnsupportedParameterError
-from code_diffusion.engine.interface import ModelInfo, SampleStep
+from code_diffusion.engine.adapters.remote_errors import (
+    RemoteAuthError,
+    RemoteBackendError,
+    RemoteBusy,
+    RemoteInfillUnsupported,
+    RemoteNotFound,
+    RemoteProtocolError,
+    RemoteServerError,
+    RemoteTimeout,
+    RemoteUnavailable,
+    server_message,
+)
+from code_diffusion.engine.adapters.remote_http import Event, Exchange, owned_by, retry_after
+from code_diffusion.engine.errors import UnsupportedParameterError
+from code_diffusion.engine.interface import ModelAdapter, ModelInfo, SampleStep
+from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.types import Candidate, GenerationRequest, PartialCode
 
 POLL = 0.05
 """Seconds between two checks of the caller's ``should_stop`` while waiting for the server."""
-BACKOFF = 0.25
-"""First wait before a retry of a 429/503 answer; doubled for each further retry."""
-MAX_RETRY_AFTER = 10.0
 SUPPORTED = ("specification", "language", "partial_code", "max_length", "num_samples",
              "temperature", "seed", "batch_size", "use_rewards", "steps")
 """Parameters this backend honours or that do not change the answer (``batch_size`` is the
 server's business, ``use_rewards`` runs locally, ``steps`` is ``codeDiffusion.remote.steps``)."""
+__all__ = ["RemoteAuthError", "RemoteBackendError", "RemoteBusy", "RemoteInfillUnsupported",
+           "RemoteModel", "RemoteNotFound", "RemoteOptions", "RemoteProtocolError",
+           "RemoteServerError", "RemoteTimeout", "RemoteUnavailable"]
 REFUSED_AWAY_FROM_DEFAULT = ("guidance_scale", "num_iterations", "precision", "device")
-
-
-class RemoteBackendError(CodeDiffusionError):
-    """The remote backend failed; the message says what happened and what to do."""
-
-    show_in_status = False
-    """True for failures the status bar should show until a request succeeds again."""
-
-
-class RemoteUnavailable(RemoteBackendError):
-    """The server cannot be reached (connection refused, unknown host, reset)."""
-
-    show_in_status = True
-
-
-class RemoteAuthError(RemoteBackendError):
-    """HTTP 401 or 403."""
-
-
-class RemoteNotFound(RemoteBackendError):
-    """HTTP 404: the model or the endpoint does not exist on that server."""
-
-
-class RemoteInfillUnsupported(RemoteBackendError):
-    """HTTP 400 about ``suffix``: the server cannot fill a hole between prefix and suffix."""
-
-
-class RemoteTimeout(RemoteBackendError):
-    """No answer within ``timeout_ms``."""
-
-    show_in_status = True
-
-
-class RemoteBusy(RemoteBackendError):
-    """HTTP 429 or 503 still after every retry."""
-
-    show_in_status = True
-
-
-class RemoteProtocolError(RemoteBackendError):
-    """An answer that is not the completions shape (malformed JSON, no choices)."""
-
-
-class RemoteServerError(RemoteBackendError):
-    """Any other HTTP error."""
+OWNER = "code-diffusion"
+"""``owned_by`` of the models ``serve-ray`` lists: such a server takes ``code_diffusion``."""
+CANVAS_RULES = ("canvas_length", "length_control")
+"""Sampler options only a ``serve-ray`` server can follow (the advisory ones go to it too)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +106,7 @@ class RemoteOptions:
         return self.url.rstrip("/") + self.path
 
 
-class RemoteModel:
+class RemoteModel(ModelAdapter):
     """A :class:`~code_diffusion.engine.interface.CodeGenerationModel` served over HTTP."""
 
     def __init__(self, options: RemoteOptions) -> None:
@@ -132,27 +114,26 @@ class RemoteModel:
         self.options = options
         self.prefix_only = False
         """Set once the server refused ``suffix`` and the user allows prefix-only prompts."""
+        self.own_server: bool | None = None
+        """Whether the server is ``serve-ray`` (takes ``code_diffusion``); ``None``: not asked
+        yet (asked again after the server could not be reached)."""
         self.info = ModelInfo(name=options.model or options.url, family="remote",
                               device=options.url, precision="remote", path=options.endpoint,
                               supported=SUPPORTED,
                               extra={"backend": "remote", "stream": options.stream})
 
-    def generate(self, specification: str, language: str | None = None,
-                 partial_code: PartialCode | str | None = None,
-                 **params: Any) -> list[Candidate]:
-        steps = self.sample(specification, language, partial_code, **params)
-        (last,) = deque(steps, maxlen=1)
-        return list(last.candidates)
-
-    def sample(self, specification: str, language: str | None = None,
-               partial_code: PartialCode | str | None = None,
-               **params: Any) -> Iterator[SampleStep]:
+    def stream(self, request: GenerationRequest,
+               options: SamplerOptions) -> Iterator[SampleStep]:
         """Yield a step per streamed chunk (and one per ``POLL`` while waiting); the last step
         carries exactly ``num_samples`` candidates. Closing the iterator aborts the request."""
-        request = GenerationRequest(specification=specification, language=language,
-                                    partial_code=partial_code, **params)
         self._check_parameters(request)
-        body = self.body(request)
+        return self._run(request, options)
+
+    def _run(self, request: GenerationRequest,
+             options: SamplerOptions) -> Iterator[SampleStep]:
+        own = yield from self._own_server()
+        options.refuse_unsupported(self.info.name, ("preamble", *(CANVAS_RULES if own else ())))
+        body = self.body(request, options)
         attempt = 0
         while True:
             outcome = yield from self._exchange(body, request.num_samples)
@@ -172,17 +153,43 @@ class RemoteModel:
                 body = {k: v for k, v in body.items() if k != "suffix"}
                 continue
             if status in (429, 503) and attempt < self.options.retries:
-                yield from self._wait(_retry_after(headers, attempt))
+                yield from self._wait(retry_after(headers, attempt))
                 attempt += 1
                 continue
             raise self._http_error(status, text, attempt)
 
+    def _own_server(self):
+        """Whether the server is ``serve-ray``: its ``/v1/models`` lists models owned by
+        ``code-diffusion``. A listing (HTTP 200) is kept; without one (an error status, no such
+        route, an app still deploying) this request goes in the plain completions shape and
+        the next one asks again."""
+        if self.own_server is None:
+            exchange = Exchange(self.options.url, "/v1/models", None, self._headers(json=False),
+                                timeout=self.options.timeout_ms / 1000, stream=False,
+                                method="GET")
+            try:
+                exchange.start()
+                while (event := exchange.next(POLL)) is None:
+                    yield SampleStep(step=0, texts=(), masked=(), forward_passes=0)
+            finally:
+                exchange.abort()
+            if event.kind == "error":
+                raise self._transport_error(event)
+            if event.kind == "body":
+                self.own_server = owned_by(event.data) == {OWNER}
+            return bool(self.own_server)
+        return self.own_server
+
     # -- the request -----------------------------------------------------------------------------
 
-    def body(self, request: GenerationRequest) -> dict[str, Any]:
+    def body(self, request: GenerationRequest,
+             options: SamplerOptions | None = None) -> dict[str, Any]:
         """The JSON body of ``request`` (without ``stream``, added when sent)."""
+        options = options or SamplerOptions()
         code = request.partial_code or PartialCode()
         prompt = _comment_block(request.specification, request.language) + code.prefix
+        if not self.own_server:
+            prompt = options.preamble + prompt
         body: dict[str, Any] = {"prompt": prompt, "max_tokens": request.max_length,
                                 "temperature": request.temperature, "n": request.num_samples}
         if self.options.model:
@@ -196,6 +203,8 @@ class RemoteModel:
         extras = {"steps": self.options.steps, "block_length": self.options.block_length,
                   "threshold": self.options.threshold}
         body.update({key: value for key, value in extras.items() if value})
+        if self.own_server:
+            body["code_diffusion"] = _hole(options)
         return body
 
     def _check_parameters(self, request: GenerationRequest) -> None:
@@ -204,9 +213,11 @@ class RemoteModel:
             if getattr(request, name) != defaults[name]:
                 raise UnsupportedParameterError(self.info.name, name, SUPPORTED)
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, json: bool = True) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.options.stream:
+        if not json:
+            del headers["Content-Type"]
+        elif self.options.stream:
             headers["Accept"] = "text/event-stream"
         if self.options.api_key_env:
             headers["Authorization"] = f"Bearer {os.environ.get(self.options.api_key_env, '')}"
@@ -335,7 +346,7 @@ class RemoteModel:
             "server")
 
     def _http_error(self, status: int, text: str, attempt: int) -> RemoteBackendError:
-        where, detail = self.options.endpoint, _server_message(text)
+        where, detail = self.options.endpoint, server_message(text)
         if status in (401, 403):
             key = self.options.api_key_env or "(none set)"
             return RemoteAuthError(
@@ -366,22 +377,12 @@ def _comment_block(specification: str, language: str | None) -> str:
     return comment_block(specification, language)
 
 
-def _retry_after(headers: dict[str, str], attempt: int) -> float:
-    value = headers.get("retry-after", "")
-    if value.replace(".", "", 1).isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    return BACKOFF * 2**attempt
-
-
-def _server_message(text: str) -> str:
-    """The server's own error message out of an OpenAI-style error body, shortened."""
-    try:
-        answer = json.loads(text)
-    except ValueError:
-        return text.strip()[:160] or "no message"
-    if isinstance(answer, dict):
-        error = answer.get("error", answer.get("detail", answer))
-        if isinstance(error, dict):
-            error = error.get("message", error)
-        return str(error)[:160]
-    return str(answer)[:160]
+def _hole(options: SamplerOptions) -> dict[str, Any]:
+    """The ``code_diffusion`` field: the hole's shape, only what differs from the defaults
+    (the kind always)."""
+    hole: dict[str, Any] = {"kind": options.kind}
+    for name in ("healed_break", "span_chars", "canvas_length", "length_control", "preamble"):
+        value = getattr(options, name)
+        if value != getattr(SamplerOptions, name):
+            hole[name] = value
+    return hole

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import queue
 import socket
 import threading
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 MAX_ERROR_BODY = 64 * 1024
+BACKOFF = 0.25
+"""First wait before a retry of a 429/503 answer; doubled for each further retry."""
+MAX_RETRY_AFTER = 10.0
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,11 @@ class Event:
 
 
 class Exchange:
-    """POST ``body`` to ``base_url`` + ``path``; read the answer whole or line by line."""
+    """POST ``body`` (or GET without one) to ``base_url`` + ``path``; read the answer whole or
+    line by line."""
 
-    def __init__(self, base_url: str, path: str, body: bytes, headers: dict[str, str], *,
-                 timeout: float, stream: bool) -> None:
+    def __init__(self, base_url: str, path: str, body: bytes | None, headers: dict[str, str],
+                 *, timeout: float, stream: bool, method: str = "POST") -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{base_url!r} is not an http:// or https:// URL")
@@ -45,7 +50,7 @@ class Exchange:
         kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
         self.connection = kind(parts.hostname, parts.port, timeout=timeout)
         self.target = parts.path.rstrip("/") + path
-        self.body, self.headers, self.stream = body, headers, stream
+        self.body, self.headers, self.stream, self.method = body, headers, stream, method
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.aborted = threading.Event()
         self.socket: socket.socket | None = None
@@ -79,7 +84,7 @@ class Exchange:
             self.socket = self.connection.sock
             if self.aborted.is_set():
                 return
-            self.connection.request("POST", self.target, self.body, self.headers)
+            self.connection.request(self.method, self.target, self.body, self.headers)
             response = self.connection.getresponse()
             headers = {k.lower(): v for k, v in response.getheaders()}
             if response.status != 200:
@@ -107,3 +112,22 @@ class Exchange:
 def _lines(response: http.client.HTTPResponse) -> Iterator[bytes]:
     while line := response.readline():
         yield line
+
+
+def owned_by(data: bytes) -> set[str]:
+    """The ``owned_by`` values of a ``/v1/models`` answer (empty when it is not that shape)."""
+    try:
+        listing = json.loads(data)
+    except ValueError:
+        return set()
+    models = listing.get("data") if isinstance(listing, dict) else None
+    if not isinstance(models, list):
+        return set()
+    return {m.get("owned_by") for m in models if isinstance(m, dict)}
+
+
+def retry_after(headers: dict[str, str], attempt: int) -> float:
+    value = headers.get("retry-after", "")
+    if value.replace(".", "", 1).isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    return BACKOFF * 2**attempt
