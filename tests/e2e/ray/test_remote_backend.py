@@ -132,8 +132,10 @@ def test_a_replica_killed_mid_request_fails_clearly(ray_app):
 
     def heavy() -> None:
         try:
+            # long enough (16 rows, 128 slots, up to 128 passes) to be caught in flight on a
+            # loaded machine, where one look at /health can take a few hundred ms
             outcome.append(backend.generate("", None, ("def f(x):\n", "\n"), num_samples=16,
-                                            max_length=64, steps=64))
+                                            max_length=128, steps=128))
         except RemoteBackendError as exc:
             outcome.append(exc)
 
@@ -141,7 +143,7 @@ def test_a_replica_killed_mid_request_fails_clearly(ray_app):
     worker.start()
     while health(ray_app)["passes"] == before["passes"] and worker.is_alive():
         time.sleep(0.02)  # the fill has begun once the replica counts a forward pass
-    assert worker.is_alive(), "the request ended before the replica could be killed"
+    assert worker.is_alive(), f"the request ended before the replica could be killed: {outcome}"
     os.kill(before["pid"], signal.SIGKILL)
     worker.join(120)
     [result] = outcome
