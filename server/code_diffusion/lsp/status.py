@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 STATUS = "codeDiffusion/status"
 
 
-def payload(status: WorkerStatus) -> dict[str, Any]:
-    """The notification's params; every key but ``state`` may be ``None``."""
+def payload(status: WorkerStatus, workspace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The notification's params; every key but ``state`` may be ``None``. ``workspace`` is
+    the index's ``{"files": N, "indexing": bool}``."""
     info = status.info
     latency = status.last_latency_ms
     return {
@@ -28,7 +29,15 @@ def payload(status: WorkerStatus) -> dict[str, Any]:
         "lastLatencyMs": None if latency is None else round(latency, 1),
         "message": status.message,
         "progress": status.progress,
+        "workspace": workspace,
     }
+
+
+def resend(ls: CodeDiffusionServer) -> None:
+    """The status again (the workspace index changed), unless the worker has stopped."""
+    status = ls.worker.status
+    if status.state is not WorkerState.STOPPED and ls.transport_open:
+        ls.protocol.notify(STATUS, payload(status, ls.workspace_files.status()))
 
 
 class StatusReporter:
@@ -43,7 +52,7 @@ class StatusReporter:
     def __call__(self, status: WorkerStatus) -> None:
         if status.state is WorkerState.STOPPED or not self.ls.transport_open:
             return
-        self.ls.protocol.notify(STATUS, payload(status))
+        self.ls.protocol.notify(STATUS, payload(status, self.ls.workspace_files.status()))
         previous, self._state = self._state, status.state
         if status.state is WorkerState.ERROR:
             if status.message != self._shown_error:
