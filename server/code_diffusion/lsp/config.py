@@ -131,8 +131,9 @@ class Settings:
         """The engine's context options, or ``None`` when context assembly is off."""
         if not self.context__enabled:
             return None
-        return ContextOptions(workspace=self.context__workspace,
-                              prior_weight=float(self.context__prior_weight))
+        # ``context.workspace`` only says whether the folders are read: the other open
+        # documents are in the index either way
+        return ContextOptions(prior_weight=float(self.context__prior_weight))
 
     def generation_params(self) -> dict[str, Any]:
         """The ``GenerationRequest`` fields these settings set."""

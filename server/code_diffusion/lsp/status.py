@@ -34,10 +34,13 @@ def payload(status: WorkerStatus, workspace: dict[str, Any] | None = None) -> di
 
 
 def resend(ls: CodeDiffusionServer) -> None:
-    """The status again (the workspace index changed), unless the worker has stopped."""
-    status = ls.worker.status
-    if status.state is not WorkerState.STOPPED and ls.transport_open:
-        ls.protocol.notify(STATUS, payload(status, ls.workspace_files.status()))
+    """The status again if the workspace index's object changed since the last one sent
+    (unless the worker has stopped)."""
+    status, workspace = ls.worker.status, ls.workspace_files.status()
+    if (status.state is not WorkerState.STOPPED and ls.transport_open
+            and workspace != ls.workspace_files.last_sent):
+        ls.workspace_files.last_sent = workspace
+        ls.protocol.notify(STATUS, payload(status, workspace))
 
 
 class StatusReporter:
@@ -52,7 +55,9 @@ class StatusReporter:
     def __call__(self, status: WorkerStatus) -> None:
         if status.state is WorkerState.STOPPED or not self.ls.transport_open:
             return
-        self.ls.protocol.notify(STATUS, payload(status, self.ls.workspace_files.status()))
+        workspace = self.ls.workspace_files.status()
+        self.ls.workspace_files.last_sent = workspace
+        self.ls.protocol.notify(STATUS, payload(status, workspace))
         previous, self._state = self._state, status.state
         if status.state is WorkerState.ERROR:
             if status.message != self._shown_error:

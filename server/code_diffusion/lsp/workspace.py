@@ -80,6 +80,8 @@ class WorkspaceFiles:
         self.folders: list[Folder] = []
         self.languages: set[str] = {"python"}
         self.indexing = False
+        self.last_sent: dict[str, Any] | None = None
+        """The ``workspace`` object of the last status sent (lsp/status.py)."""
         self._notify = notify or (lambda: None)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from code_diffusion.lsp.documents import buffer_text
+
 if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
 
@@ -21,12 +23,6 @@ def register(ls: CodeDiffusionServer) -> None:
     ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
     ls.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
     ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
-
-
-def buffer_text(ls: CodeDiffusionServer, uri: str) -> str | None:
-    """The open document's text (``None`` once it is closed)."""
-    document = ls.workspace.text_documents.get(uri)
-    return None if document is None else document.source
 
 
 def did_open(ls: CodeDiffusionServer, params: types.DidOpenTextDocumentParams) -> None:

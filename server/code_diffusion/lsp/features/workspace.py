@@ -14,6 +14,7 @@ import os
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from code_diffusion.lsp.scan import LANGUAGE_SUFFIXES
 from code_diffusion.lsp.workspace import Limits
@@ -66,9 +67,15 @@ def watch_patterns() -> list[str]:
 async def _watch(ls: CodeDiffusionServer) -> None:
     options = types.DidChangeWatchedFilesRegistrationOptions(
         watchers=[types.FileSystemWatcher(glob_pattern=pattern) for pattern in watch_patterns()])
-    await ls.client_register_capability_async(types.RegistrationParams(registrations=[
-        types.Registration(id=WATCH_ID, method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                           register_options=options)]))
+    try:
+        await ls.client_register_capability_async(types.RegistrationParams(registrations=[
+            types.Registration(id=WATCH_ID, method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                               register_options=options)]))
+    except JsonRpcException as exc:  # the client announced it, then refused: say so
+        log.warning("workspace index: the client refused to register file watchers (%s); "
+                    "files changed outside the editor are read again when the index is "
+                    "rebuilt", exc)
+        return
     log.debug("workspace index: registered for %s", ", ".join(watch_patterns()))
 
 
