@@ -75,11 +75,12 @@ def inside(path: Path, root: Path) -> bool:
 
 def read_text(path: Path, root: Path, max_bytes: int) -> str:
     """The UTF-8 text of the file ``path`` of the folder ``root`` (resolved); :class:`Skipped`
-    saying why when the index does not take it. Never opens anything outside ``root``."""
-    if path.is_symlink():
-        if not inside(path, root):
-            raise Skipped("a symlink out of the workspace folder (not followed)")
-        path = Path(os.path.realpath(path))
+    saying why when the index does not take it. Never opens anything outside ``root``: the
+    path is resolved first (a symlinked file or a symlinked folder on its way may point
+    elsewhere) and only its real location is opened, without following a symlink there."""
+    if not inside(path, root):  # the file, or a folder on its way, is a symlink out
+        raise Skipped("a symlink out of the workspace folder (not followed)")
+    path = Path(os.path.realpath(path))
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError as exc:

@@ -122,6 +122,20 @@ async def test_symlinks_out_of_the_folder_are_never_read(tmp_path, caplog):
     assert len(out) == 2, out  # leak.py and etc_passwd.py, one line each
 
 
+async def test_file_events_through_a_symlinked_folder_never_read_outside(tmp_path):
+    outside, root = tmp_path / "outside", tmp_path / "project"
+    write(outside, {"secret.py": "SECRET = 1\n"})
+    write(root, {"a.py": "a = 1\n"})
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    files = await indexed(root)
+    secret = (root / "linked" / "secret.py").as_uri()
+    files.files_changed([(secret, False)])
+    files.opened(secret, "python", "opened = 1\n")  # the editor's text is fine
+    files.closed(secret)  # and on close its disk text is not read
+    await settle(files)
+    assert paths(files) == ["a.py"]
+
+
 async def test_symlink_loops_are_safe(tmp_path):
     write(tmp_path, {"a/x.py": "x = 1\n"})
     (tmp_path / "a" / "loop").symlink_to(tmp_path, target_is_directory=True)
