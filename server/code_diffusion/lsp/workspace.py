@@ -5,7 +5,8 @@ every fill reads (docs/server.md, "The workspace index"):
 
 * **Building** runs on its own thread (``code-diffusion-index``), 64 files at a time, into a
   private index that replaces the one in use when it is complete; so neither the event loop
-  nor a completion waits for it, and completions meanwhile use the open documents. It reads the
+  nor a completion waits for it, and completions meanwhile use the open documents. It pauses
+  while the model loads or writes, so it never competes with them for the interpreter. It reads the
   files of the languages in use (Python, and the languages of the documents opened) through
   :mod:`code_diffusion.lsp.scan`, and stops at ``maxFiles`` with one log line.
 * **Open documents** are always in the index with their buffer text (a change is taken when
@@ -38,6 +39,8 @@ from code_diffusion.lsp.scan import Skipped, ignored_path, read_text, suffixes_f
 log = logging.getLogger(__name__)
 CHUNK = 64
 """Files read between two looks at the other jobs (file events, a newer build)."""
+PAUSE_SECONDS = 0.02
+"""How often a paused build looks whether it may go on."""
 Job = Callable[[], "Job | None"]
 """A job of the index thread; it may return its own continuation."""
 
@@ -74,7 +77,8 @@ class WorkspaceFiles:
     """The server's workspace index and what keeps it current. Every public method but
     :meth:`status` runs on the event loop."""
 
-    def __init__(self, notify: Callable[[], None] | None = None) -> None:
+    def __init__(self, notify: Callable[[], None] | None = None,
+                 pause: Callable[[], bool] | None = None) -> None:
         self.index = WorkspaceIndex()
         self.limits = Limits()
         self.folders: list[Folder] = []
@@ -83,6 +87,8 @@ class WorkspaceFiles:
         self.last_sent: dict[str, Any] | None = None
         """The ``workspace`` object of the last status sent (lsp/status.py)."""
         self._notify = notify or (lambda: None)
+        self._pause = pause or (lambda: False)
+        """True while a build should wait (the model loads or writes: it goes first)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -267,6 +273,8 @@ class WorkspaceFiles:
                              "not indexed", f"{limits.max_files:,}")
                     self._install(new, build, counts, began)
                     return None
+                while self._pause() and build == self._build:
+                    time.sleep(PAUSE_SECONDS)
                 folder, found = item
                 key = found.relative if len(folders) == 1 else f"{folder.name}/{found.relative}"
                 try:
