@@ -178,7 +178,8 @@ class WorkspaceFiles:
         with self._lock:
             self._texts.pop(key, None)
         path = uri_path(uri)
-        if path is not None and self.limits.workspace and self._folder_of(path) is not None:
+        if (path is not None and self.limits.workspace and self._folder_of(path) is not None
+                and path.name.endswith(suffixes_for(self.languages))):
             self._put(lambda: self._read(key, path))
         else:
             self.index.remove(key)

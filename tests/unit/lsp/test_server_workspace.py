@@ -110,3 +110,21 @@ async def test_context_off_sends_no_context_and_workspace_off_reads_no_file(
         uri = s.open(MAIN, (tmp_path / "main.py").as_uri())
         assert (await first_items(s, MAIN, uri))[0] == "return value_0"
         assert (await s.command("codeDiffusion.status"))["workspace"]["files"] == 1
+
+
+async def test_a_symlink_out_of_the_folder_is_never_read(tmp_path, capabilities):
+    outside, root = tmp_path / "outside", tmp_path / "project"
+    outside.mkdir()
+    root.mkdir()
+    (outside / "helpers.py").write_text(HELPERS)
+    (root / "helpers.py").symlink_to(outside / "helpers.py")
+    (root / "lib").symlink_to(outside, target_is_directory=True)
+    (root / "etc").symlink_to("/etc", target_is_directory=True)
+    async with session(FAKE_SERVER, capabilities, workspace_folders=folder(root),
+                       initialization_options={"logLevel": "debug"}) as s:
+        await s.ready(20)
+        await s.wait_for(lambda: s.logs("files indexed"), 20, "the index built")
+        uri = s.open(MAIN, (root / "main.py").as_uri())
+        assert (await first_items(s, MAIN, uri))[0] == "return value_0"
+        assert (await s.command("codeDiffusion.status"))["workspace"]["files"] == 1
+        assert len(s.logs("helpers.py skipped: a symlink out of the workspace folder")) == 1

@@ -202,6 +202,13 @@ async def test_open_documents_win_over_disk_and_go_back_to_it_on_close(tmp_path)
     files.closed(uri)
     await settle(files)
     assert files.index.text("a.py") == "on disk\n"
+    notes = tmp_path / "notes.txt"  # not a file the index reads from disk
+    notes.write_text("notes\n")
+    files.opened(notes.as_uri(), "plaintext", "notes\n")
+    assert "notes.txt" in files.index
+    files.closed(notes.as_uri())
+    await settle(files)
+    assert "notes.txt" not in files.index
 
 
 async def test_documents_outside_the_folders_are_indexed_while_open(tmp_path):
