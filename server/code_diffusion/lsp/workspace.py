@@ -117,6 +117,11 @@ class WorkspaceFiles:
                 log.info("workspace index: folder %s skipped: not a folder on disk", path)
             else:
                 self.folders.append(Folder(path, Path(os.path.realpath(path)), name))
+        with self._lock:  # keys depend on the folders: the open documents' keys again
+            uris = {key: uri for uri, key in self._open.items()}
+            self._open = {uri: self.key(uri) or key for uri, key in self._open.items()}
+            self._texts = {self._open[uris[key]]: text for key, text in self._texts.items()
+                           if key in uris}
         self.limits = limits
         self.rebuild()
 

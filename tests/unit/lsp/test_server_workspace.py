@@ -128,3 +128,22 @@ async def test_a_symlink_out_of_the_folder_is_never_read(tmp_path, capabilities)
         assert (await first_items(s, MAIN, uri))[0] == "return value_0"
         assert (await s.command("codeDiffusion.status"))["workspace"]["files"] == 1
         assert len(s.logs("helpers.py skipped: a symlink out of the workspace folder")) == 1
+
+
+async def test_a_new_workspace_folder_is_indexed(tmp_path, capabilities):
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "helpers.py").write_text(HELPERS)
+    async with session(FAKE_SERVER, capabilities, workspace_folders=folder(first)) as s:
+        await s.ready(20)
+        uri = s.open(MAIN, (first / "main.py").as_uri())
+        assert (await first_items(s, MAIN, uri))[0] == "return value_0"
+        s.client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(added=folder(second), removed=[])))
+        await s.wait_for(lambda: s.statuses[-1]["workspace"] == {"files": 2, "indexing": False},
+                         20, "the second folder indexed")
+        s.replace(MAIN + "\n", uri)
+        assert (await first_items(s, MAIN + "\n", uri))[0] == ANSWER
+        status = await s.command("codeDiffusion.status")  # main.py once, under its new key
+        assert status["workspace"] == {"files": 2, "indexing": False}

@@ -253,6 +253,10 @@ async def test_several_folders_prefix_their_name(tmp_path):
     await settle(files)
     assert paths(files) == ["one/a.py", "two/a.py"]
     assert files.key((tmp_path / "two" / "a.py").as_uri()) == "two/a.py"
+    files.opened((tmp_path / "one" / "b.py").as_uri(), "python", "b = 1\n")
+    files.start([((tmp_path / "one").as_uri(), "one")], Limits())  # one folder left
+    await settle(files)
+    assert paths(files) == ["a.py", "b.py"]  # the open document under its new key
 
 
 @pytest.mark.parametrize("relative, ignored", [
