@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from code_diffusion.engine.context import ContextOptions, WorkspaceIndex, assemble_context
 from code_diffusion.engine.errors import GenerationCancelled, GenerationError, ModelLoadError
 from code_diffusion.engine.interface import ModelInfo, SampleStep
 from code_diffusion.engine.languages import closers_end, with_closers
@@ -49,6 +50,9 @@ class FakeCall:
     specification: str
     hole: str
     params: dict[str, Any]
+    path: str | None = None
+    workspace_paths: tuple[str, ...] = ()
+    """The paths of the workspace index the fill was given (empty without one)."""
     steps_run: int = 0
     cancelled: bool = False
 
@@ -81,13 +85,19 @@ class FakeGenerator:
              language: str | None = None, specification: str = "", hole: str = "auto",
              on_step: Callable[[SampleStep], None] | None = None,
              should_stop: Callable[[], bool] | None = None, closers: bool = False,
-             **params: Any) -> FakeFillResult:
+             path: str | None = None, workspace: WorkspaceIndex | None = None,
+             context: ContextOptions | None = None, **params: Any) -> FakeFillResult:
         end = start if end is None else end
         request = GenerationRequest(language=language, specification=specification, **params)
-        call = FakeCall(text, start, end, language, specification, hole, params)
+        call = FakeCall(text, start, end, language, specification, hole, params, path,
+                        tuple(workspace.paths()) if workspace is not None else ())
         self.calls.append(call)
         began = time.perf_counter()
         texts = fake_candidates(text, start, end, request.num_samples)
+        if context is not None:  # the real context assembly's drafts first, as the engine
+            drafts = assemble_context(text, start, end, path=path, language=language,
+                                      index=workspace, options=context).drafts
+            texts = (*dict.fromkeys(d.text for d in drafts), *texts)
         for step in range(1, request.steps + 1):
             if on_step is not None:
                 on_step(SampleStep(step, texts, (0,) * len(texts), step))

@@ -48,6 +48,13 @@ return {
       debounceMs = 50,
       useRewards = true,
       showNotifications = 'onError', -- off | onError | onWarning | always
+      -- Context: the document and the workspace folders (root_dir) as the model's context.
+      -- A nested `context = { workspace = false }` overrides these.
+      ['context.enabled'] = true,
+      ['context.workspace'] = true, -- false: read no file from disk, use the open buffers only
+      ['context.maxFiles'] = 10000,
+      ['context.maxFileBytes'] = 1000000,
+      ['context.priorWeight'] = 0.0, -- the cache prior's weight; 0 = off
     },
   },
 }

@@ -22,6 +22,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from code_diffusion.engine.context import ContextOptions
 from code_diffusion.engine.types import DEVICE_PATTERN
 
 SECTION = "codeDiffusion"
@@ -29,6 +30,8 @@ CLIENT_KEYS = frozenset({"pythonPath", "trace"})
 """Keys of the section that belong to the editor side; ignored without a log line."""
 _ENV_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 C = TypeVar("C")
+NESTED = frozenset({"remote", "context"})
+"""Keys whose settings may come as one nested object (``{"context": {"workspace": false}}``)."""
 
 
 def _setting(default: Any, allowed: str, check: Callable[[Any], bool] | None = None) -> Any:
@@ -112,6 +115,26 @@ class Settings:
                                        _one_of("off", "onError", "onWarning", "always"))
     """Which events become a window/showMessage."""
 
+    # -- context: the document and the workspace as the model's context (lsp/workspace.py) --
+    context__enabled: bool = _setting(True, "true or false")
+    """Context assembly (drafts, snippets, the cache prior) on or off."""
+    context__workspace: bool = _setting(True, "true or false")
+    """Index the workspace folders' files; off: the open documents only."""
+    context__max_files: int = _setting(10000, "an integer from 0 to 100000",
+                                       _between(0, 100000))
+    context__max_file_bytes: int = _setting(1000000, "an integer from 1000 to 10000000",
+                                            _between(1000, 10000000))
+    context__prior_weight: float = _setting(0.0, "a number from 0 to 2", _between(0, 2))
+    """Weight of the cache prior in the logits; 0 is off."""
+
+    def context_options(self) -> ContextOptions | None:
+        """The engine's context options, or ``None`` when context assembly is off."""
+        if not self.context__enabled:
+            return None
+        # ``context.workspace`` only says whether the folders are read: the other open
+        # documents are in the index either way
+        return ContextOptions(prior_weight=float(self.context__prior_weight))
+
     def generation_params(self) -> dict[str, Any]:
         """The ``GenerationRequest`` fields these settings set."""
         return {"temperature": float(self.temperature), "steps": self.steps,
@@ -143,13 +166,14 @@ def camel(name: str) -> str:
 
 
 def flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested objects as dotted keys: ``{"remote": {"url": u}}`` -> ``{"remote.url": u}``
-    (Neovim sends tables; VS Code sends the dotted keys already). A nested value wins over the
+    """Nested objects (:data:`NESTED`) as dotted keys: ``{"remote": {"url": u}}`` ->
+    ``{"remote.url": u}`` (Neovim sends tables; VS Code sends the dotted keys already). A
+    nested value wins over the
     same dotted key, so a nested table set by the user overrides dotted defaults."""
     flat: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     for key, value in raw.items():
-        if isinstance(value, Mapping) and key == "remote":
+        if isinstance(value, Mapping) and key in NESTED:
             nested.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value

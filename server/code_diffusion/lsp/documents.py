@@ -94,6 +94,12 @@ def current_version(ls: CodeDiffusionServer, uri: str) -> int | None:
     return None if document is None else document.version
 
 
+def buffer_text(ls: CodeDiffusionServer, uri: str) -> str | None:
+    """The open document's text (``None`` once it is closed)."""
+    document = ls.workspace.text_documents.get(uri)
+    return None if document is None else document.source
+
+
 def _by_unquoted_uri(ls: CodeDiffusionServer, uri: str):
     from urllib.parse import unquote
 

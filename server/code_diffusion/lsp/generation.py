@@ -29,7 +29,7 @@ from code_diffusion.engine.errors import (
     InvalidRequestError,
     UnsupportedParameterError,
 )
-from code_diffusion.lsp.documents import Snapshot, current_version
+from code_diffusion.lsp.documents import Snapshot, buffer_text, current_version
 from code_diffusion.worker import Superseded, WorkerError
 
 if TYPE_CHECKING:
@@ -60,6 +60,18 @@ def _job(snap: Snapshot, text: str, start: int, end: int | None, params: dict[st
     return job
 
 
+def context_arguments(ls: CodeDiffusionServer, uri: str) -> dict[str, Any]:
+    """``fill``'s ``path`` (the document's index key, for ``file:`` URIs), ``workspace`` (the
+    index, with the open documents' latest text) and ``context`` (``None`` when
+    ``codeDiffusion.context.enabled`` is off)."""
+    context = ls.settings.context_options()
+    files = ls.workspace_files
+    if context is None:
+        return {"path": files.key(uri), "workspace": None, "context": None}
+    files.sync(lambda changed: buffer_text(ls, changed))
+    return {"path": files.key(uri), "workspace": files.index, "context": context}
+
+
 async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int | None = None,
                    *, lane: str, label: str, debounce: float = 0.0, specification: str = "",
                    hole: str = "auto", text: str | None = None, closers: bool = False,
@@ -75,7 +87,8 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     reached = [0]
     job = _job(snap, snap.text if text is None else text, start, end,
                ls.settings.generation_params(), label, reached, on_step,
-               specification=specification, hole=hole, closers=closers)
+               specification=specification, hole=hole, closers=closers,
+               **context_arguments(ls, snap.uri))
 
     def is_current() -> bool:
         return current_version(ls, snap.uri) == snap.version

@@ -33,7 +33,8 @@ from code_diffusion.engine.loading import LoadOptions
 from code_diffusion.lsp.config import InitOptions, Settings
 from code_diffusion.lsp.logging import WindowLogMessageHandler
 from code_diffusion.lsp.typeahead import TypeAhead
-from code_diffusion.worker import Loader, ModelWorker
+from code_diffusion.lsp.workspace import WorkspaceFiles
+from code_diffusion.worker import Loader, ModelWorker, WorkerState
 
 log = logging.getLogger(__name__)
 NAME = "code-diffusion"
@@ -191,6 +192,8 @@ class CodeDiffusionServer(LanguageServer):
         self.worker = ModelWorker(load, self._worker_status)
         self.typeahead = TypeAhead()
         """The last completion per document and kind, served again while the user types it."""
+        self.workspace_files = WorkspaceFiles(self._workspace_status, self._model_working)
+        """The workspace index every fill reads (lsp/workspace.py)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[Any] | None = None
         self._last_error_popup = 0.0
@@ -239,6 +242,16 @@ class CodeDiffusionServer(LanguageServer):
         for listener in self.on_worker_status:
             listener(status)
 
+    def _model_working(self) -> bool:
+        """Whether the model loads or runs a request (read from the index thread)."""
+        return self.worker.status.state in (WorkerState.LOADING, WorkerState.BUSY)
+
+    def _workspace_status(self) -> None:
+        """The index's file count changed: the status again, with the worker's last state."""
+        from code_diffusion.lsp.status import resend
+
+        resend(self)
+
     def load_options(self, options: InitOptions | None = None) -> LoadOptions:
         """The worker's :class:`LoadOptions` from restart-only settings (and ``--model``)."""
         options = options or self.init_options
@@ -277,6 +290,7 @@ class CodeDiffusionServer(LanguageServer):
         finally:
             self.transport_open = False
             self.log_handler.detach()
+            self.workspace_files.stop()
             self.worker.stop()
             self.shutdown()
 

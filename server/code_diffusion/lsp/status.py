@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 STATUS = "codeDiffusion/status"
 
 
-def payload(status: WorkerStatus) -> dict[str, Any]:
-    """The notification's params; every key but ``state`` may be ``None``."""
+def payload(status: WorkerStatus, workspace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The notification's params; every key but ``state`` may be ``None``. ``workspace`` is
+    the index's ``{"files": N, "indexing": bool}``."""
     info = status.info
     latency = status.last_latency_ms
     return {
@@ -28,7 +29,18 @@ def payload(status: WorkerStatus) -> dict[str, Any]:
         "lastLatencyMs": None if latency is None else round(latency, 1),
         "message": status.message,
         "progress": status.progress,
+        "workspace": workspace,
     }
+
+
+def resend(ls: CodeDiffusionServer) -> None:
+    """The status again if the workspace index's object changed since the last one sent
+    (unless the worker has stopped)."""
+    status, workspace = ls.worker.status, ls.workspace_files.status()
+    if (status.state is not WorkerState.STOPPED and ls.transport_open
+            and workspace != ls.workspace_files.last_sent):
+        ls.workspace_files.last_sent = workspace
+        ls.protocol.notify(STATUS, payload(status, workspace))
 
 
 class StatusReporter:
@@ -43,7 +55,9 @@ class StatusReporter:
     def __call__(self, status: WorkerStatus) -> None:
         if status.state is WorkerState.STOPPED or not self.ls.transport_open:
             return
-        self.ls.protocol.notify(STATUS, payload(status))
+        workspace = self.ls.workspace_files.status()
+        self.ls.workspace_files.last_sent = workspace
+        self.ls.protocol.notify(STATUS, payload(status, workspace))
         previous, self._state = self._state, status.state
         if status.state is WorkerState.ERROR:
             if status.message != self._shown_error:

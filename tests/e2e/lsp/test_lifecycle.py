@@ -23,7 +23,9 @@ async def test_capabilities_load_progress_and_status(capabilities):
         ready = await s.ready(LOAD_TIMEOUT)
         assert ready == {"state": "ready", "model": "code-diffusion-embedded", "device": "cpu",
                          "precision": "float32", "lastLatencyMs": None, "message": None,
-                         "progress": None}
+                         "progress": None,
+                         # the session's workspace folder does not exist: nothing to index
+                         "workspace": {"files": 0, "indexing": False}}
         assert await s.load_progress() == [
             types.WorkDoneProgressBegin(title="Code Diffusion", message="Loading the model",
                                         percentage=0, cancellable=False),

@@ -157,13 +157,15 @@ def applied_edits(session: Session) -> list[types.ApplyWorkspaceEditParams]:
 @contextlib.asynccontextmanager
 async def session(command: list[str], capabilities: str | types.ClientCapabilities, *,
                   initialization_options: Any = None, configuration: dict[str, Any] | None = None,
-                  env: dict[str, str] | None = None, apply_edits: bool = True
+                  env: dict[str, str] | None = None, apply_edits: bool = True,
+                  workspace_folders: list[types.WorkspaceFolder] | None = None
                   ) -> AsyncIterator[Session]:
     """Start ``command``, initialize it as the client ``capabilities`` does, yield, shut down.
 
     ``capabilities`` names one of pytest-lsp's clients, or is a ``ClientCapabilities``.
 
     ``configuration`` answers ``workspace/configuration`` (section ``codeDiffusion``).
+    ``workspace_folders`` default to ``file:///workspace`` (a folder that does not exist).
     Edits the server asks to apply are recorded on ``client.applied``.
     """
     config = ClientServerConfig(server_command=command,
@@ -187,7 +189,8 @@ async def session(command: list[str], capabilities: str | types.ClientCapabiliti
         capabilities=(client_capabilities(capabilities) if isinstance(capabilities, str)
                       else capabilities),
         initialization_options=initialization_options,
-        workspace_folders=[types.WorkspaceFolder(uri="file:///workspace", name="workspace")]))
+        workspace_folders=workspace_folders or [types.WorkspaceFolder(uri="file:///workspace",
+                                                                      name="workspace")]))
     current = Session(client, result)
     current.statuses = statuses
     try:

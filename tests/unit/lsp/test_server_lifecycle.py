@@ -48,11 +48,15 @@ async def test_load_progress_and_status_sequence(capabilities):
             types.WorkDoneProgressEnd(message="Ready: fake-diffusion on cpu"),
         ]
         base = {"model": None, "device": None, "precision": None, "lastLatencyMs": None}
+        # the session's workspace folder does not exist: nothing to index
+        index = {"workspace": {"files": 0, "indexing": False}}
         assert s.statuses == [
-            {"state": "loading", **base, "message": "Loading the model", "progress": 0},
-            {"state": "loading", **base, "message": "Loading the fake model", "progress": 50},
+            {"state": "loading", **base, "message": "Loading the model", "progress": 0, **index},
+            {"state": "loading", **base, "message": "Loading the fake model", "progress": 50,
+             **index},
             {"state": "ready", "model": "fake-diffusion", "device": "cpu",
-             "precision": "float32", "lastLatencyMs": None, "message": None, "progress": None},
+             "precision": "float32", "lastLatencyMs": None, "message": None, "progress": None,
+             **index},
         ]
         assert await s.command("codeDiffusion.status") == {
             **s.statuses[-1], "completions": {"typedAhead": 0, "modelRuns": 0}}

@@ -209,6 +209,13 @@ function M.show_status(bufnr)
           lines[#lines + 1] = ('%s: %s'):format(key, tostring(v))
         end
       end
+      local ws = type(result) == 'table' and result.workspace or nil
+      if type(ws) == 'table' then
+        lines[#lines + 1] = ('workspace: %d files indexed%s'):format(
+          ws.files or 0,
+          ws.indexing and ' (indexing)' or ''
+        )
+      end
       util.notify(table.concat(lines, '\n'))
     end,
     bufnr

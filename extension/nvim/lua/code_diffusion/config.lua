@@ -26,6 +26,8 @@ local M = {}
 ---@field debounceMs? integer Server-side debounce, 0 – 2000.
 ---@field useRewards? boolean Rank candidates by syntax, confidence and suffix overlap.
 ---@field showNotifications? "off"|"onError"|"onWarning"|"always"
+---@field context? table enabled, workspace, maxFiles, maxFileBytes, priorWeight
+---  (docs/protocol.md); the defaults are dotted keys (`['context.workspace']`).
 
 ---@class code_diffusion.GhostConfig
 ---@field enabled boolean Show ghost text (inline completion) while typing.

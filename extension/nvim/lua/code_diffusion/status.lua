@@ -18,6 +18,7 @@ M.METHOD = 'codeDiffusion/status'
 ---@field lastLatencyMs? number
 ---@field message? string
 ---@field progress? number 0 – 100 while loading.
+---@field workspace? {files: integer, indexing: boolean} The workspace index.
 
 ---@type table<integer, code_diffusion.Status>
 M.by_client = {}

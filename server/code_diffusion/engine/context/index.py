@@ -10,11 +10,15 @@ directly by look-ups, and its old entry is marked dead in the *base* layer (O(si
 A look-up that finds more than ``FRESH_FILES`` fresh files first merges both layers into a new
 base, so a bulk load costs one merge and editing one file never triggers one. The index
 holds only the texts handed to it: it never reads a file itself.
+
+It is safe to share between threads (the language server updates it on its event loop and its
+indexing thread while the model thread looks lines up): every method holds one re-entrant lock.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -112,6 +116,7 @@ class WorkspaceIndex:
         self._fresh: dict[str, IndexedFile] = {}
         self._fresh_lines = 0
         self._decompressed: OrderedDict[str, tuple[IndexedFile, Lines]] = OrderedDict()
+        self._lock = threading.RLock()
 
     # --- contents --------------------------------------------------------------------------
     def update(self, path: str, text: str) -> None:
@@ -119,28 +124,31 @@ class WorkspaceIndex:
         if not isinstance(text, str):
             raise TypeError(f"WorkspaceIndex.update({path!r}): text must be str, "
                             f"got {type(text).__name__}")
-        self.remove(path)
-        item = IndexedFile.of(path, text)
-        self._files[path] = item
-        self._fresh[path] = item
-        self._fresh_lines += len(item.hashes)
+        item = IndexedFile.of(path, text)  # the costly part, outside the lock
+        with self._lock:
+            self.remove(path)
+            self._files[path] = item
+            self._fresh[path] = item
+            self._fresh_lines += len(item.hashes)
 
     def remove(self, path: str) -> None:
         """Forget ``path`` (no error if it is not indexed)."""
-        if self._files.pop(path, None) is None:
-            return
-        self._decompressed.pop(path, None)
-        fresh = self._fresh.pop(path, None)
-        if fresh is not None:
-            self._fresh_lines -= len(fresh.hashes)
-        slot = self._base_slot.pop(path, None)
-        if slot is not None:
-            self._base.files[slot] = None
+        with self._lock:
+            if self._files.pop(path, None) is None:
+                return
+            self._decompressed.pop(path, None)
+            fresh = self._fresh.pop(path, None)
+            if fresh is not None:
+                self._fresh_lines -= len(fresh.hashes)
+            slot = self._base_slot.pop(path, None)
+            if slot is not None:
+                self._base.files[slot] = None
 
     def compact(self) -> None:
         """Merge the fresh layer into the base now (look-ups do it when it grows large)."""
-        if self._fresh:
-            self._merge()
+        with self._lock:
+            if self._fresh:
+                self._merge()
 
     def _merge(self) -> None:
         files = sorted(self._files.values(), key=lambda item: item.path)
@@ -151,44 +159,52 @@ class WorkspaceIndex:
 
     def lines(self, item: IndexedFile) -> Lines:
         """``item``'s lines, from a small cache of recently decompressed files."""
-        cached = self._decompressed.get(item.path)
-        if cached is not None and cached[0] is item:
-            self._decompressed.move_to_end(item.path)
-            return cached[1]
-        lines = item.lines()
-        self._decompressed[item.path] = (item, lines)
-        while len(self._decompressed) > LINES_CACHED:
-            self._decompressed.popitem(last=False)
-        return lines
+        with self._lock:
+            cached = self._decompressed.get(item.path)
+            if cached is not None and cached[0] is item:
+                self._decompressed.move_to_end(item.path)
+                return cached[1]
+            lines = item.lines()
+            self._decompressed[item.path] = (item, lines)
+            while len(self._decompressed) > LINES_CACHED:
+                self._decompressed.popitem(last=False)
+            return lines
 
     def paths(self) -> list[str]:
-        return sorted(self._files)
+        with self._lock:
+            return sorted(self._files)
 
     def get(self, path: str) -> IndexedFile | None:
-        return self._files.get(path)
+        with self._lock:
+            return self._files.get(path)
 
     def text(self, path: str) -> str:
         """The text held for ``path`` (``KeyError`` if it is not indexed)."""
-        return self._files[path].text
+        with self._lock:
+            item = self._files[path]
+        return item.text
 
     def __contains__(self, path: object) -> bool:
-        return path in self._files
+        with self._lock:
+            return path in self._files
 
     @property
     def file_count(self) -> int:
-        return len(self._files)
+        with self._lock:
+            return len(self._files)
 
     def memory_bytes(self) -> int:
         """Approximate bytes held: compressed texts, key arrays, sorted orders, per-file
         objects and the few decompressed files cached."""
-        total = self._base.nbytes() + 64 * len(self._base_slot)
-        for item in self._files.values():
-            total += sys.getsizeof(item.packed) + 200 + len(item.path)
-            if item.path in self._fresh:
-                total += item.hashes.nbytes
-        for _, lines in self._decompressed.values():
-            total += 3 * sum(map(sys.getsizeof, lines.raw))
-        return total
+        with self._lock:
+            total = self._base.nbytes() + 64 * len(self._base_slot)
+            for item in self._files.values():
+                total += sys.getsizeof(item.packed) + 200 + len(item.path)
+                if item.path in self._fresh:
+                    total += item.hashes.nbytes
+            for _, lines in self._decompressed.values():
+                total += 3 * sum(map(sys.getsizeof, lines.raw))
+            return total
 
     # --- look-ups --------------------------------------------------------------------------
     def find_line(self, stripped: str, limit: int = MAX_POSTINGS
@@ -196,9 +212,10 @@ class WorkspaceIndex:
         """Every (file, non-blank line index) whose stripped line is ``stripped``; empty when
         the line occurs more than ``limit`` times (too common to say where to look)."""
         key = line_hash(stripped)
-        if len(self._fresh) > FRESH_FILES:
-            self._merge()
-        found = list(self._base.find(key, limit))
-        for item in self._fresh.values():
-            found.extend((item, int(i)) for i in np.flatnonzero(item.hashes == key))
+        with self._lock:
+            if len(self._fresh) > FRESH_FILES:
+                self._merge()
+            found = list(self._base.find(key, limit))
+            for item in self._fresh.values():
+                found.extend((item, int(i)) for i in np.flatnonzero(item.hashes == key))
         return found if len(found) <= limit else []

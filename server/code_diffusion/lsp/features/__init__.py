@@ -9,7 +9,9 @@ from code_diffusion.lsp.features import (
     configuration,
     documents,
     lifecycle,
+    workspace,
 )
 
 # Order matters: lifecycle adds the status listeners the other features rely on.
-FEATURES = (lifecycle, configuration, documents, completion, code_actions, commands)
+FEATURES = (lifecycle, configuration, documents, workspace, completion, code_actions,
+            commands)

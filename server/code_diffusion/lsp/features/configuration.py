@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from code_diffusion.lsp import config
+from code_diffusion.lsp.features import workspace
 
 if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
@@ -76,6 +77,7 @@ def apply(ls: CodeDiffusionServer, section: dict[str, Any]) -> None:
         log.warning("ignoring unknown settings: %s", ", ".join(f"{config.SECTION}.{k}"
                                                             for k in unknown))
     log.info("settings: %s", config.to_json(ls.settings))
+    ls.workspace_files.configure(workspace.limits(settings))
     _report(ls, [*ls.pending_errors, *restart_errors, *errors])
     ls.pending_errors = []
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from code_diffusion.lsp import config
-from code_diffusion.lsp.features import configuration
+from code_diffusion.lsp.features import configuration, workspace
 from code_diffusion.lsp.progress import LoadProgress
 from code_diffusion.lsp.status import StatusReporter
 
@@ -48,11 +48,20 @@ def initialize(ls: CodeDiffusionServer, params: types.InitializeParams) -> None:
 
 def initialized(ls: CodeDiffusionServer, params: types.InitializedParams) -> None:
     ls.worker.start(ls.load_options())
-    ls.run_task(configuration.refresh(ls), name="pull configuration")
+    ls.run_task(_configure_then_index(ls), name="pull configuration")
+
+
+async def _configure_then_index(ls: CodeDiffusionServer) -> None:
+    """The live settings first (they say whether and how far to index), then the index."""
+    try:
+        await configuration.refresh(ls)
+    finally:
+        workspace.start(ls)
 
 
 def shutdown(ls: CodeDiffusionServer, params: None) -> None:
     log.info("shutting down")
+    ls.workspace_files.stop()
     ls.worker.stop()
 
 

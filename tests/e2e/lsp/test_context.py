@@ -1,0 +1,56 @@
+"""The real server and the embedded model with context: the answer lives only in another open
+document, and ghost text at the matching place offers it."""
+
+from __future__ import annotations
+
+import pytest
+from lsprotocol import types
+from real_server import FAST, LOAD_TIMEOUT, WRITER
+from session import session
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
+
+# Document B: a distinctive statement after three ordinary lines.
+OTHER = "\n".join([
+    "def read_settings(path):",
+    "    with open(path) as handle:",
+    "        raw = handle.read()",
+    "    settings = decode_quirky_settings(raw, strict_mode=True, origin='disk')",
+    "    return settings",
+    "",
+])
+# Document A: the same three lines, then the hole, then the same line after it.
+HOLE = "\n".join([
+    "import os",
+    "",
+    "",
+    "def reload_settings(path):",
+    "    with open(path) as handle:",
+    "        raw = handle.read()",
+    "    ",
+    "    return settings",
+    "",
+])
+ANSWER = "settings = decode_quirky_settings(raw, strict_mode=True, origin='disk')"
+
+
+async def test_ghost_text_offers_the_line_from_the_other_open_document(tmp_path, capabilities):
+    folder = tmp_path / "project"
+    folder.mkdir()  # empty on disk: the answer is only in the open document
+    workspace = [types.WorkspaceFolder(uri=folder.as_uri(), name="project")]
+    async with session(WRITER, capabilities, configuration={"codeDiffusion": FAST},
+                       workspace_folders=workspace) as s:
+        await s.ready(LOAD_TIMEOUT)
+        await s.wait_for(lambda: s.logs("'numSamples': 2"), what="settings")
+        s.open(OTHER, (folder / "settings_io.py").as_uri())
+        uri = s.open(HOLE, (folder / "reload.py").as_uri())
+        position = s.at(HOLE, "    \n", 4)
+        offered = [item.insert_text for item in (await s.inline(position, uri)).items]
+        assert ANSWER in offered, offered
+        # the same request with context assembly off: the model alone does not write it
+        s.client.set_configuration({"codeDiffusion": {**FAST, "context.enabled": False}})
+        s.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=None))
+        await s.wait_for(lambda: s.logs("'context.enabled': False"), what="context off")
+        offered = [item.insert_text for item in (await s.inline(position, uri)).items]
+        assert ANSWER not in offered, offered
