@@ -52,9 +52,10 @@ class InitOptions:
     device: str = _setting("auto", "auto, cpu, cuda, cuda:N or mps",
                            lambda value: bool(DEVICE_PATTERN.match(value)))
     """Where the model runs."""
-    precision: str = _setting("float32", "float32, bfloat16 or float16",
-                              _one_of("float32", "bfloat16", "float16"))
-    """The weights' floating-point precision."""
+    precision: str = _setting("auto", "auto, float32, bfloat16 or float16",
+                              _one_of("auto", "float32", "bfloat16", "float16"))
+    """The weights' floating-point precision; ``auto``: bfloat16 on a CPU with native bf16,
+    float32 otherwise (:mod:`code_diffusion.engine.precision`)."""
     trust_remote_code: bool = _setting(False, "true or false")
     """Run a checkpoint's own Python code."""
     allow_unsafe_weights: bool = _setting(False, "true or false")
@@ -102,8 +103,8 @@ class Settings:
     """Upper bound on denoising steps."""
     max_length: int = _setting(48, "an integer from 1 to 256", _between(1, 256))
     """Most new tokens in a hole."""
-    num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
-    """Candidates per request (one batched pass)."""
+    num_samples: int = _setting(0, "an integer from 0 to 8", _between(0, 8))
+    """Deprecated: 1 to 8 sets the candidates of every kind below; 0 leaves each kind its own."""
     debounce_ms: int = _setting(50, "an integer from 0 to 2000", _between(0, 2000))
     """How long a completion request waits for a newer one before it runs."""
     use_rewards: bool = _setting(True, "true or false")
@@ -111,12 +112,28 @@ class Settings:
     show_notifications: str = _setting("onError", "off, onError, onWarning or always",
                                        _one_of("off", "onError", "onWarning", "always"))
     """Which events become a window/showMessage."""
+    # -- candidates per request kind (see KINDS) --
+    inline__num_samples: int = _setting(1, "an integer from 1 to 8", _between(1, 8))
+    """Ghost text shows one candidate: one is generated."""
+    menu__num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
+    """The completion menu lists every candidate."""
+    actions__num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
+    """Code actions and commands apply the best of their candidates."""
 
-    def generation_params(self) -> dict[str, Any]:
-        """The ``GenerationRequest`` fields these settings set."""
+    def generation_params(self, kind: str) -> dict[str, Any]:
+        """The ``GenerationRequest`` fields these settings set for a request of ``kind`` (one
+        of :data:`KINDS`): the deprecated ``numSamples``, when set, wins over every kind's."""
+        samples = self.num_samples or getattr(self, f"{kind}__num_samples")
         return {"temperature": float(self.temperature), "steps": self.steps,
-                "max_length": self.max_length, "num_samples": self.num_samples,
+                "max_length": self.max_length, "num_samples": samples,
                 "use_rewards": self.use_rewards}
+
+
+KINDS = ("inline", "menu", "actions")
+"""The request kinds with their own settings: ghost text, the completion menu, code actions
+(and the commands that run them)."""
+NESTED = frozenset({"remote", *KINDS})
+"""Keys whose value may be a nested object of settings (Neovim tables)."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +166,7 @@ def flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     for key, value in raw.items():
-        if isinstance(value, Mapping) and key == "remote":
+        if isinstance(value, Mapping) and key in NESTED:
             nested.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
 
 log = logging.getLogger(__name__)
+KIND_OF_LANE = {"inlineCompletion": "inline", "completion": "menu", "action": "actions"}
+"""Which per-kind settings (``codeDiffusion.<kind>.*``) a lane's requests use."""
 
 
 def _job(snap: Snapshot, text: str, start: int, end: int | None, params: dict[str, Any],
@@ -72,7 +74,7 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     """
     reached = [0]
     job = _job(snap, snap.text if text is None else text, start, end,
-               ls.settings.generation_params(), label, reached, on_step,
+               ls.settings.generation_params(KIND_OF_LANE[lane]), label, reached, on_step,
                specification=specification, hole=hole, closers=closers)
 
     def is_current() -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from code_diffusion.engine.precision import describe
 from code_diffusion.worker import WorkerState, WorkerStatus
 
 if TYPE_CHECKING:
@@ -16,8 +17,21 @@ log = logging.getLogger(__name__)
 STATUS = "codeDiffusion/status"
 
 
-def payload(status: WorkerStatus) -> dict[str, Any]:
-    """The notification's params; every key but ``state`` may be ``None``."""
+def precision_choice(status: WorkerStatus, options: Any) -> str | None:
+    """The ``precision`` setting of the worker's load ``options`` resolved, and why (see
+    :func:`code_diffusion.engine.precision.describe`); ``None`` for the remote backend, or
+    before anything loads on ``device = auto`` (the device is not known yet)."""
+    if options is None or getattr(options, "remote", None) is not None:
+        return None
+    device = status.info.device if status.info else options.device
+    if device == "auto":
+        return None
+    return describe(options.precision, device.split(":")[0])
+
+
+def payload(status: WorkerStatus, options: Any = None) -> dict[str, Any]:
+    """The notification's params for the worker's ``status`` and load ``options``; every key
+    but ``state`` may be ``None``."""
     info = status.info
     latency = status.last_latency_ms
     return {
@@ -25,6 +39,7 @@ def payload(status: WorkerStatus) -> dict[str, Any]:
         "model": info.name if info else None,
         "device": info.device if info else None,
         "precision": info.precision if info else None,
+        "precisionChoice": precision_choice(status, options),
         "lastLatencyMs": None if latency is None else round(latency, 1),
         "message": status.message,
         "progress": status.progress,
@@ -43,7 +58,7 @@ class StatusReporter:
     def __call__(self, status: WorkerStatus) -> None:
         if status.state is WorkerState.STOPPED or not self.ls.transport_open:
             return
-        self.ls.protocol.notify(STATUS, payload(status))
+        self.ls.protocol.notify(STATUS, payload(status, self.ls.worker.options))
         previous, self._state = self._state, status.state
         if status.state is WorkerState.ERROR:
             if status.message != self._shown_error:
@@ -56,6 +71,6 @@ class StatusReporter:
             info = status.info
             if info is not None:
                 log.info("model ready: %s (%s) on %s, %s", info.name, info.family, info.device,
-                         info.precision)
+                         precision_choice(status, self.ls.worker.options) or info.precision)
                 self.ls.notify_user(f"Code Diffusion: {info.name} is ready on {info.device}",
                                     types.MessageType.Info)

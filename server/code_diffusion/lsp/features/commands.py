@@ -99,5 +99,5 @@ def restart_model(ls: CodeDiffusionServer, *args: Any) -> None:
 def status(ls: CodeDiffusionServer, *args: Any) -> dict[str, Any]:
     """The status notification's object, and how many completion requests were answered from
     an earlier answer the user typed into (``typedAhead``) or ran the model (``modelRuns``)."""
-    return {**status_module.payload(ls.worker.status),
+    return {**status_module.payload(ls.worker.status, ls.worker.options),
             "completions": {"typedAhead": ls.typeahead.hits, "modelRuns": ls.typeahead.misses}}
