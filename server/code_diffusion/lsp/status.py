@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,14 @@ def precision_choice(status: WorkerStatus, options: Any) -> str | None:
     device = status.info.device if status.info else options.device
     if device == "auto":
         return None
-    return describe(options.precision, device.split(":")[0])
+    return _describe(options.precision, device.split(":")[0])
+
+
+@functools.lru_cache(maxsize=16)
+def _describe(setting: str, device_type: str) -> str:
+    """:func:`describe`, read once: it reads ``/proc/cpuinfo``, and the status goes out twice
+    a request."""
+    return describe(setting, device_type)
 
 
 def payload(status: WorkerStatus, options: Any = None) -> dict[str, Any]:
