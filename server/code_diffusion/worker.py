@@ -262,8 +262,9 @@ class ModelWorker:
                 request.fail(StaleDocument("the document changed before the request ran"))
                 continue
             self._running = request
-            self._set_status(WorkerState.BUSY)
+            # the thread starts before the status goes out (serialising it takes a while)
             self._inbox.put(lambda r=request: self._run_on_thread(r))
+            self._set_status(WorkerState.BUSY)
 
     def _finish(self, request: _Request, result: Any, error: BaseException | None,
                 elapsed_ms: float) -> None:

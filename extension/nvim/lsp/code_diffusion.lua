@@ -44,11 +44,11 @@ return {
       temperature = 0.0,
       steps = 8,
       maxLength = 48,
+      numSamples = 0, -- deprecated: 1 – 8 sets every kind below at once
       debounceMs = 50,
       useRewards = true,
       showNotifications = 'onError', -- off | onError | onWarning | always
       -- Candidates per request kind; a nested `inline = { numSamples = 2 }` overrides these.
-      -- (`numSamples` sets all three at once; it is deprecated.)
       ['inline.numSamples'] = 1, -- ghost text shows one
       ['menu.numSamples'] = 3, -- the completion menu lists them all
       ['actions.numSamples'] = 3, -- code actions apply the best
