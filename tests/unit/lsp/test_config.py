@@ -133,3 +133,14 @@ def test_precision_accepts_auto_and_defaults_to_it():
         assert parse(InitOptions, {"precision": value}) == (InitOptions(precision=value), [])
     assert parse(InitOptions, {"precision": "fp8"})[1]
 
+
+
+def test_the_settings_import_without_pygls():
+    import subprocess
+    import sys
+
+    code = ("import sys, code_diffusion.lsp.config; "
+            "print(sorted(m for m in ('pygls', 'lsprotocol', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
