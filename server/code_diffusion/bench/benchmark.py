@@ -159,7 +159,9 @@ class Benchmark:
             bare, _ = await lsp.cold_start(lsp.BARE_COMMAND, {}, "", 0, completion=False)
             bares.append(bare)
             rss.append(peak)
-        session = await lsp.start(lsp.SERVER_COMMAND, config)
+        # the server in the bench model's precision, so the direct call compares like with like
+        session = await lsp.start(lsp.SERVER_COMMAND, config,
+                                  {"precision": self.model.info.precision})
         figures: dict[str, Any] = {}
         try:
             for name in LSP_WORKLOADS:
@@ -201,7 +203,7 @@ class Benchmark:
                                                   request.end)
                 empty += not edited and index >= WARMUP
             hole = "auto" if request.insertion else "span"
-            fill = self.runner.fill(request, self.default, hole=hole)
+            fill = self.runner.fill(request, self._kind_setting(request), hole=hole)
             if index >= WARMUP:
                 through.append(ms)
                 direct.append(fill.wall_ms)
@@ -212,6 +214,12 @@ class Benchmark:
                                                      "textDocument/codeAction + resolve"),
                 "lsp": lsp_stats, "direct": direct_stats, "empty_answers": empty,
                 "lsp_over_direct": _ratio(lsp_stats.get("p50"), direct_stats.get("p50"))}
+
+    def _kind_setting(self, request: Request) -> samplers.Setting:
+        """The setting the server uses for ``request``'s kind: ghost text (an insertion) asks
+        for one candidate (``default-1``), a code action for three (``default``)."""
+        key = "default-1" if request.insertion else samplers.DEFAULT
+        return next(s for s in self.settings if s.key == key)
 
     async def _type_through(self, session: lsp.Session) -> dict[str, Any]:
         """The user types the first character of the ghost text: the server should answer
