@@ -11,6 +11,9 @@ the same machine, so they can be set side by side:
   ``debounceMs: 0``), and the same fills called directly with the parameters the server uses for
   that kind of request, on weights loaded in the server's precision (``auto``); the difference
   is the server's own cost (JSON-RPC, document snapshot, worker hand-off, serialisation);
+* the same line requests to the same server over a model that answers at once
+  (:mod:`code_diffusion.bench.instant_server`): the server's own round trip, without the
+  model's time and its noise;
 * the quality of ghost text's default (one candidate) against the earlier default (three
   candidates, ranked) on HumanEval single-line infill (pass@1) and the held-out lines (exact
   match).
@@ -32,6 +35,9 @@ from code_diffusion.bench.samplers import Setting
 from code_diffusion.bench.workloads import BLOCK, HUMANEVAL_LINE, LINE, Request
 
 WARMUP = 3
+INSTANT_COMMAND = (sys.executable, "-m", "code_diffusion.bench.instant_server")
+INSTANT_ROUNDS = 10
+"""Each line request is sent this many times to the instant server."""
 KINDS = {"ghost text (1 candidate)": "inline", "three candidates (earlier default)": "menu"}
 
 
@@ -95,6 +101,7 @@ class FirstMinute:
             figures = {name: await self._ghost_text(session, name) for name in (LINE, BLOCK)}
         finally:
             await session.client.close()
+        figures["instant model"] = await self._instant()
         first_ms = [c.first_completion_ms for c in colds if c.first_completion_ms is not None]
         return {"initialize_ms": round(measure.median([c.initialize_ms for c in colds]), 1),
                 "first_completion_ms": round(measure.median(first_ms), 1) if first_ms else None,
@@ -123,6 +130,22 @@ class FirstMinute:
                 "most_items_answered": max(counts, default=0),
                 "lsp": measure.summary(through), "direct": measure.summary(direct),
                 "lsp_minus_direct_ms": measure.summary(differences)}
+
+    async def _instant(self) -> dict[str, Any]:
+        self.log("the server's own round trip: line requests to a model that answers at once")
+        session = await lsp.start(INSTANT_COMMAND, {"debounceMs": 0})
+        times = []
+        try:
+            for index, request in enumerate(self.requests[LINE]):
+                uri = f"file:///bench/instant/{index}.py"
+                lsp.open_document(session, uri, request.text)
+                for _ in range(INSTANT_ROUNDS):
+                    ms, _ = await lsp.inline(session, uri, request.text, request.start)
+                    if index >= WARMUP:
+                        times.append(ms)
+        finally:
+            await session.client.close()
+        return {"requests": len(times), "lsp": measure.summary(times)}
 
     def _quality(self) -> dict[str, Any]:
         runner = SettingRunner(self.model)
