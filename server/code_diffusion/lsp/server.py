@@ -104,7 +104,10 @@ class _ThreadReader:
     """Reads the transport on one daemon thread, for pygls's ``run_async``.
 
     It reads the file descriptor with ``os.read`` and buffers itself: a daemon thread blocked
-    inside a ``BufferedReader`` would hold its lock and abort the interpreter at exit.
+    inside a ``BufferedReader`` would hold its lock and abort the interpreter at exit. A read
+    the buffer already holds (a message's blank line and body usually arrive with its header)
+    is answered on the loop without waking the thread: pygls awaits each read before the next,
+    so the thread is idle, waiting for a call, whenever the loop looks at the buffer.
     """
 
     CHUNK = 65536
@@ -158,10 +161,17 @@ class _ThreadReader:
         return future
 
     def readline(self) -> asyncio.Future[bytes]:
-        return self._call(self._readline)
+        end = self._buffer.find(b"\n")
+        return self._ready(self._take(end + 1)) if end >= 0 else self._call(self._readline)
 
     def readexactly(self, n: int) -> asyncio.Future[bytes]:
-        return self._call(self._read, n)
+        return self._ready(self._take(n)) if len(self._buffer) >= n else self._call(self._read, n)
+
+    @staticmethod
+    def _ready(data: bytes) -> asyncio.Future[bytes]:
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        future.set_result(data)
+        return future
 
 
 def _resolve(future: asyncio.Future[bytes], data: bytes) -> None:
