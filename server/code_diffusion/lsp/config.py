@@ -123,6 +123,8 @@ class Settings:
     def generation_params(self, kind: str) -> dict[str, Any]:
         """The ``GenerationRequest`` fields these settings set for a request of ``kind`` (one
         of :data:`KINDS`): the deprecated ``numSamples``, when set, wins over every kind's."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown request kind {kind!r}; one of {', '.join(KINDS)}")
         samples = self.num_samples or getattr(self, f"{kind}__num_samples")
         return {"temperature": float(self.temperature), "steps": self.steps,
                 "max_length": self.max_length, "num_samples": samples,

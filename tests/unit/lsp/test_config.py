@@ -122,6 +122,8 @@ def test_the_deprecated_num_samples_sets_every_kind():
     settings, _ = parse(Settings, {"numSamples": 2, "inline.numSamples": 1,
                                    "menu.numSamples": 4})
     assert [settings.generation_params(kind)["num_samples"] for kind in config.KINDS] == [2, 2, 2]
+    with pytest.raises(ValueError, match="unknown request kind 'ghost'"):
+        settings.generation_params("ghost")
     zero, errors = parse(Settings, {"numSamples": 0, "menu.numSamples": 4})
     assert not errors
     assert [zero.generation_params(kind)["num_samples"] for kind in config.KINDS] == [1, 4, 3]

@@ -53,6 +53,7 @@ async def test_per_kind_candidates_can_be_set(capabilities, configuration, logge
         position = s.position(text, len(text))
         assert (len((await s.inline(position)).items),
                 len((await s.complete(position)).items)) == counts
+        assert bool(s.logs("it is deprecated")) == ("numSamples" in configuration)
 
 
 async def test_inline_range_covers_auto_closed_brackets_after_an_emoji(capabilities):
