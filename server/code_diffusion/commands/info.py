@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
     info["precision_choice"] = describe(args.precision, info["device"].split(":")[0])
     defaults = {k: v for k, v in GenerationRequest.defaults().items()
                 if k not in ("specification", "language", "partial_code")}
+    server = server_defaults()
     if args.json:
-        print(json.dumps({"model": info, "defaults": defaults}, indent=1))
+        print(json.dumps({"model": info, "defaults": defaults, "server_defaults": server},
+                         indent=1))
         return 0
     params = info["num_parameters"]
     print(f"code-diffusion {__version__}")
@@ -50,4 +52,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"trained:    {training.get('steps')} steps, {training.get('tokens_seen'):,} "
               "tokens")
     print("defaults:   " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+    print("server:     " + "; ".join(f"{kind} {params['num_samples']} candidate(s), "
+                                     f"{params['steps']} steps" for kind, params in server.items()))
     return 0
+
+
+def server_defaults() -> dict[str, dict]:
+    """The generation parameters the language server's default settings give each request
+    kind (ghost text, the completion menu, code actions)."""
+    from code_diffusion.lsp.config import KINDS, Settings
+
+    return {kind: Settings().generation_params(kind) for kind in KINDS}

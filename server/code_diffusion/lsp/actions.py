@@ -14,19 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import cattrs
 from lsprotocol import types
-from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcInvalidParams
 
 from code_diffusion.engine import actions as plans
 from code_diffusion.lsp.documents import Snapshot, snapshot, text_edit
 from code_diffusion.lsp.generation import generate
 from code_diffusion.lsp.progress import ActionProgress
+from code_diffusion.lsp.server import shared_converter
 
 if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
 
 log = logging.getLogger(__name__)
-LSP_CONVERTER = get_converter()
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class Target:
     version: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"uri": self.uri, "range": LSP_CONVERTER.unstructure(self.range),
+        return {"uri": self.uri, "range": shared_converter().unstructure(self.range),
                 "version": self.version}
 
 
@@ -73,7 +72,7 @@ def parse_target(value: Any, what: str) -> Target:
     if not isinstance(uri, str) or not uri:
         raise JsonRpcInvalidParams(f"{what}.uri must be a document URI string, got {uri!r}")
     try:
-        rng = LSP_CONVERTER.structure(value.get("range"), types.Range)
+        rng = shared_converter().structure(value.get("range"), types.Range)
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         detail = "; ".join(cattrs.transform_error(exc)) if isinstance(
             exc, cattrs.BaseValidationError) else str(exc)

@@ -30,10 +30,6 @@ CLIENT_KEYS = frozenset({"pythonPath", "trace"})
 """Keys of the section that belong to the editor side; ignored without a log line."""
 _ENV_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 C = TypeVar("C")
-NESTED = frozenset({"remote", "context"})
-"""Keys whose settings may come as one nested object (``{"context": {"workspace": false}}``)."""
-
-
 def _setting(default: Any, allowed: str, check: Callable[[Any], bool] | None = None) -> Any:
     return attrs.field(default=default, metadata={"allowed": allowed, "check": check})
 
@@ -55,9 +51,10 @@ class InitOptions:
     device: str = _setting("auto", "auto, cpu, cuda, cuda:N or mps",
                            lambda value: bool(DEVICE_PATTERN.match(value)))
     """Where the model runs."""
-    precision: str = _setting("float32", "float32, bfloat16 or float16",
-                              _one_of("float32", "bfloat16", "float16"))
-    """The weights' floating-point precision."""
+    precision: str = _setting("auto", "auto, float32, bfloat16 or float16",
+                              _one_of("auto", "float32", "bfloat16", "float16"))
+    """The weights' floating-point precision; ``auto``: bfloat16 on a CPU with native bf16,
+    float32 otherwise (:mod:`code_diffusion.engine.precision`)."""
     trust_remote_code: bool = _setting(False, "true or false")
     """Run a checkpoint's own Python code."""
     allow_unsafe_weights: bool = _setting(False, "true or false")
@@ -105,8 +102,8 @@ class Settings:
     """Upper bound on denoising steps."""
     max_length: int = _setting(48, "an integer from 1 to 256", _between(1, 256))
     """Most new tokens in a hole."""
-    num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
-    """Candidates per request (one batched pass)."""
+    num_samples: int = _setting(0, "an integer from 0 to 8", _between(0, 8))
+    """Deprecated: 1 to 8 sets the candidates of every kind below; 0 leaves each kind its own."""
     debounce_ms: int = _setting(50, "an integer from 0 to 2000", _between(0, 2000))
     """How long a completion request waits for a newer one before it runs."""
     use_rewards: bool = _setting(True, "true or false")
@@ -114,6 +111,13 @@ class Settings:
     show_notifications: str = _setting("onError", "off, onError, onWarning or always",
                                        _one_of("off", "onError", "onWarning", "always"))
     """Which events become a window/showMessage."""
+    # -- candidates per request kind (see KINDS) --
+    inline__num_samples: int = _setting(1, "an integer from 1 to 8", _between(1, 8))
+    """Ghost text shows one candidate: one is generated."""
+    menu__num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
+    """The completion menu lists every candidate."""
+    actions__num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
+    """Code actions and commands apply the best of their candidates."""
 
     # -- context: the document and the workspace as the model's context (lsp/workspace.py) --
     context__enabled: bool = _setting(True, "true or false")
@@ -135,11 +139,23 @@ class Settings:
         # documents are in the index either way
         return ContextOptions(prior_weight=float(self.context__prior_weight))
 
-    def generation_params(self) -> dict[str, Any]:
-        """The ``GenerationRequest`` fields these settings set."""
+    def generation_params(self, kind: str) -> dict[str, Any]:
+        """The ``GenerationRequest`` fields these settings set for a request of ``kind`` (one
+        of :data:`KINDS`): the deprecated ``numSamples``, when set, wins over every kind's."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown request kind {kind!r}; one of {', '.join(KINDS)}")
+        samples = self.num_samples or getattr(self, f"{kind}__num_samples")
         return {"temperature": float(self.temperature), "steps": self.steps,
-                "max_length": self.max_length, "num_samples": self.num_samples,
+                "max_length": self.max_length, "num_samples": samples,
                 "use_rewards": self.use_rewards}
+
+
+KINDS = ("inline", "menu", "actions")
+"""The request kinds with their own settings: ghost text, the completion menu, code actions
+(and the commands that run them)."""
+NESTED = frozenset({"remote", "context", *KINDS})
+"""Keys whose value may be a nested object of settings (Neovim tables), such as
+``{"context": {"workspace": false}}``."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from code_diffusion.lsp.server import CodeDiffusionServer
 
 log = logging.getLogger(__name__)
+KIND_OF_LANE = {"inlineCompletion": "inline", "completion": "menu", "action": "actions"}
+"""Which per-kind settings (``codeDiffusion.<kind>.*``) a lane's requests use."""
 
 
 def _job(snap: Snapshot, text: str, start: int, end: int | None, params: dict[str, Any],
@@ -85,9 +87,9 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     without candidates comes back with a reason.
     """
     reached = [0]
-    job = _job(snap, snap.text if text is None else text, start, end,
-               ls.settings.generation_params(), label, reached, on_step,
-               specification=specification, hole=hole, closers=closers,
+    params = ls.settings.generation_params(KIND_OF_LANE[lane])
+    job = _job(snap, snap.text if text is None else text, start, end, params, label, reached,
+               on_step, specification=specification, hole=hole, closers=closers,
                **context_arguments(ls, snap.uri))
 
     def is_current() -> bool:
@@ -112,5 +114,6 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
         log.exception("%s: the model failed", label)
         raise JsonRpcInternalError(f"the model failed: {type(exc).__name__}: {exc}") from exc
     texts = [c.text for c in result.passing()]  # checked, de-duplicated, best first
-    log.debug("%s: %d candidate(s) after %d step(s)", label, len(texts), reached[0])
+    log.debug("%s: %d candidate(s) after %d step(s) (%d asked)", label, len(texts), reached[0],
+              params["num_samples"])
     return texts, (None if texts else "the model produced only empty candidates")

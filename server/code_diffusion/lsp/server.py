@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import queue
@@ -25,7 +26,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.language_server import lsp_method
 
 from code_diffusion import __version__
@@ -104,7 +105,10 @@ class _ThreadReader:
     """Reads the transport on one daemon thread, for pygls's ``run_async``.
 
     It reads the file descriptor with ``os.read`` and buffers itself: a daemon thread blocked
-    inside a ``BufferedReader`` would hold its lock and abort the interpreter at exit.
+    inside a ``BufferedReader`` would hold its lock and abort the interpreter at exit. A read
+    the buffer already holds (a message's blank line and body usually arrive with its header)
+    is answered on the loop without waking the thread: pygls awaits each read before the next,
+    so the thread is idle, waiting for a call, whenever the loop looks at the buffer.
     """
 
     CHUNK = 65536
@@ -158,10 +162,17 @@ class _ThreadReader:
         return future
 
     def readline(self) -> asyncio.Future[bytes]:
-        return self._call(self._readline)
+        end = self._buffer.find(b"\n")
+        return self._ready(self._take(end + 1)) if end >= 0 else self._call(self._readline)
 
     def readexactly(self, n: int) -> asyncio.Future[bytes]:
-        return self._call(self._read, n)
+        return self._ready(self._take(n)) if len(self._buffer) >= n else self._call(self._read, n)
+
+    @staticmethod
+    def _ready(data: bytes) -> asyncio.Future[bytes]:
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        future.set_result(data)
+        return future
 
 
 def _resolve(future: asyncio.Future[bytes], data: bytes) -> None:
@@ -169,11 +180,19 @@ def _resolve(future: asyncio.Future[bytes], data: bytes) -> None:
         future.set_result(data)
 
 
+@functools.cache
+def shared_converter() -> cattrs.Converter:
+    """pygls's converter for LSP types, built once per process (building one takes about
+    0.1 s at start-up) and shared by the protocol and the code actions."""
+    return default_converter()
+
+
 class CodeDiffusionServer(LanguageServer):
     """The language server. Build it with :func:`code_diffusion.lsp.create_server`."""
 
     def __init__(self, load: Loader, *, model_path: str | None = None) -> None:
         super().__init__(NAME, __version__, protocol_cls=CodeDiffusionProtocol,
+                         converter_factory=shared_converter,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.model_path_override = model_path
         """``--model``: overrides ``modelPath`` from the editor."""

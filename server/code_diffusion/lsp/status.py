@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from code_diffusion.engine.precision import describe
 from code_diffusion.worker import WorkerState, WorkerStatus
 
 if TYPE_CHECKING:
@@ -16,9 +18,30 @@ log = logging.getLogger(__name__)
 STATUS = "codeDiffusion/status"
 
 
-def payload(status: WorkerStatus, workspace: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The notification's params; every key but ``state`` may be ``None``. ``workspace`` is
-    the index's ``{"files": N, "indexing": bool}``."""
+def precision_choice(status: WorkerStatus, options: Any) -> str | None:
+    """The ``precision`` setting of the worker's load ``options`` resolved, and why (see
+    :func:`code_diffusion.engine.precision.describe`); ``None`` for the remote backend, or
+    before anything loads on ``device = auto`` (the device is not known yet)."""
+    if options is None or getattr(options, "remote", None) is not None:
+        return None
+    device = status.info.device if status.info else options.device
+    if device == "auto":
+        return None
+    return _describe(options.precision, device.split(":")[0])
+
+
+@functools.lru_cache(maxsize=16)
+def _describe(setting: str, device_type: str) -> str:
+    """:func:`describe`, read once: it reads ``/proc/cpuinfo``, and the status goes out twice
+    a request."""
+    return describe(setting, device_type)
+
+
+def payload(status: WorkerStatus, options: Any = None,
+            workspace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The notification's params for the worker's ``status`` and load ``options``; every key
+    but ``state`` may be ``None``. ``workspace`` is the index's ``{"files": N, "indexing":
+    bool}``."""
     info = status.info
     latency = status.last_latency_ms
     return {
@@ -26,6 +49,7 @@ def payload(status: WorkerStatus, workspace: dict[str, Any] | None = None) -> di
         "model": info.name if info else None,
         "device": info.device if info else None,
         "precision": info.precision if info else None,
+        "precisionChoice": precision_choice(status, options),
         "lastLatencyMs": None if latency is None else round(latency, 1),
         "message": status.message,
         "progress": status.progress,
@@ -40,7 +64,7 @@ def resend(ls: CodeDiffusionServer) -> None:
     if (status.state is not WorkerState.STOPPED and ls.transport_open
             and workspace != ls.workspace_files.last_sent):
         ls.workspace_files.last_sent = workspace
-        ls.protocol.notify(STATUS, payload(status, workspace))
+        ls.protocol.notify(STATUS, payload(status, ls.worker.options, workspace))
 
 
 class StatusReporter:
@@ -57,7 +81,7 @@ class StatusReporter:
             return
         workspace = self.ls.workspace_files.status()
         self.ls.workspace_files.last_sent = workspace
-        self.ls.protocol.notify(STATUS, payload(status, workspace))
+        self.ls.protocol.notify(STATUS, payload(status, self.ls.worker.options, workspace))
         previous, self._state = self._state, status.state
         if status.state is WorkerState.ERROR:
             if status.message != self._shown_error:
@@ -70,6 +94,6 @@ class StatusReporter:
             info = status.info
             if info is not None:
                 log.info("model ready: %s (%s) on %s, %s", info.name, info.family, info.device,
-                         info.precision)
+                         precision_choice(status, self.ls.worker.options) or info.precision)
                 self.ls.notify_user(f"Code Diffusion: {info.name} is ready on {info.device}",
                                     types.MessageType.Info)

@@ -9,6 +9,7 @@ from real_server import LOAD_TIMEOUT, SERVER
 from session import session
 
 from code_diffusion.engine.loading import EMBEDDED_DIR
+from code_diffusion.engine.precision import auto_precision, describe
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +23,9 @@ async def test_capabilities_load_progress_and_status(capabilities):
         assert "codeDiffusion.fillBody" in caps.execute_command_provider.commands
         ready = await s.ready(LOAD_TIMEOUT)
         assert ready == {"state": "ready", "model": "code-diffusion-embedded", "device": "cpu",
-                         "precision": "float32", "lastLatencyMs": None, "message": None,
-                         "progress": None,
+                         "precision": auto_precision("cpu"),
+                         "precisionChoice": describe("auto", "cpu"), "lastLatencyMs": None,
+                         "message": None, "progress": None,
                          # the session's workspace folder does not exist: nothing to index
                          "workspace": {"files": 0, "indexing": False}}
         assert await s.load_progress() == [
@@ -38,17 +40,31 @@ async def test_capabilities_load_progress_and_status(capabilities):
         assert all(st["state"] == "loading" for st in s.statuses[:4])
 
 
+async def test_ghost_text_asks_for_one_candidate_and_the_menu_for_three(capabilities):
+    async with session(SERVER, capabilities, initialization_options={"logLevel": "debug"},
+                       configuration={"codeDiffusion": {"debounceMs": 0}}) as s:
+        await s.ready(LOAD_TIMEOUT)
+        await s.wait_for(lambda: s.logs("'debounceMs': 0"), what="settings")
+        text = "def add(a, b):\n    return \n"
+        s.open(text)
+        position = s.at(text, "return ", len("return "))
+        assert len((await s.inline(position)).items) <= 1
+        await s.complete(position)
+        asked = [line.rsplit("(", 1)[-1] for line in s.logs("candidate(s) after")]
+        assert asked == ["1 asked)", "3 asked)"]
+
+
 async def test_bad_settings_show_one_message_and_use_defaults(capabilities):
     options = {"precision": "float64", "logLevel": "loud"}
     async with session(SERVER, capabilities, initialization_options=options,
-                       configuration={"codeDiffusion": {"numSamples": 0, "debounceMs": "x"}}
+                       configuration={"codeDiffusion": {"numSamples": 9, "debounceMs": "x"}}
                        ) as s:
         await s.ready(LOAD_TIMEOUT)
         await s.wait_for(lambda: s.client.messages, what="the settings message")
         [message] = s.client.messages
         for key in ("precision", "logLevel", "numSamples", "debounceMs"):
             assert f"codeDiffusion.{key} = " in message.message
-        assert s.state("ready")["precision"] == "float32"
+        assert s.state("ready")["precision"] == auto_precision("cpu")  # the default
         status = await s.command("codeDiffusion.status")
         assert status["state"] == "ready"
 

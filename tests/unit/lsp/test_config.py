@@ -97,7 +97,52 @@ def test_unknown_keys_are_listed_and_client_keys_are_not():
 
 
 def test_generation_params_use_the_request_names():
-    assert Settings().generation_params() == {
+    assert Settings().generation_params("menu") == {
         "temperature": 0.0, "steps": 8, "max_length": 48, "num_samples": 3,
         "use_rewards": True}
 
+
+def test_each_request_kind_has_its_own_candidates_by_default():
+    settings = Settings()
+    assert {kind: settings.generation_params(kind)["num_samples"] for kind in config.KINDS} == {
+        "inline": 1, "menu": 3, "actions": 3}
+
+
+def test_per_kind_candidates_parse_dotted_and_nested():
+    settings, errors = parse(Settings, {"inline.numSamples": 2,
+                                        "menu": {"numSamples": 5}, "actions.numSamples": 9})
+    assert (settings.inline__num_samples, settings.menu__num_samples) == (2, 5)
+    assert settings.actions__num_samples == 3  # 9 is refused: the default
+    assert [str(e) for e in errors] == [
+        "codeDiffusion.actions.numSamples = 9 is not allowed (use an integer from 1 to 8); "
+        "using the default 3"]
+
+
+def test_the_deprecated_num_samples_sets_every_kind():
+    settings, _ = parse(Settings, {"numSamples": 2, "inline.numSamples": 1,
+                                   "menu.numSamples": 4})
+    assert [settings.generation_params(kind)["num_samples"] for kind in config.KINDS] == [2, 2, 2]
+    with pytest.raises(ValueError, match="unknown request kind 'ghost'"):
+        settings.generation_params("ghost")
+    zero, errors = parse(Settings, {"numSamples": 0, "menu.numSamples": 4})
+    assert not errors
+    assert [zero.generation_params(kind)["num_samples"] for kind in config.KINDS] == [1, 4, 3]
+
+
+def test_precision_accepts_auto_and_defaults_to_it():
+    assert InitOptions().precision == "auto"
+    for value in ("auto", "float32", "bfloat16", "float16"):
+        assert parse(InitOptions, {"precision": value}) == (InitOptions(precision=value), [])
+    assert parse(InitOptions, {"precision": "fp8"})[1]
+
+
+
+def test_the_settings_import_without_pygls():
+    import subprocess
+    import sys
+
+    code = ("import sys, code_diffusion.lsp.config; "
+            "print(sorted(m for m in ('pygls', 'lsprotocol', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

@@ -94,6 +94,16 @@ async def test_command_applies_its_edit(capabilities):
         assert only_edit(s, applied.edit) == FILLED
 
 
+async def test_actions_generate_three_candidates_by_default(capabilities):
+    async with session(FAKE_SERVER, capabilities,
+                       initialization_options={"logLevel": "debug"}) as s:
+        s.open(STUB)
+        argument = {"uri": URI, "range": {"start": {"line": 1, "character": 4},
+                                          "end": {"line": 1, "character": 4}}}
+        assert (await s.command("codeDiffusion.fillBody", argument))["applied"] is True
+        assert [line for line in s.logs("fillBody") if "3 candidate(s) after" in line]
+
+
 async def test_command_reports_a_refused_edit(capabilities):
     async with session(FAKE_SERVER, capabilities, apply_edits=False) as s:
         s.open(STUB)

@@ -13,6 +13,8 @@ import time
 from lsprotocol import types
 from session import FAKE_SERVER, session
 
+from code_diffusion.engine.precision import describe
+
 SETTINGS_MESSAGE = "Code Diffusion settings: "
 
 
@@ -36,6 +38,14 @@ async def test_capabilities(capabilities):
         assert s.result.server_info.name == "code-diffusion"
 
 
+async def test_the_precision_setting_reaches_the_status(capabilities):
+    async with session(FAKE_SERVER, capabilities,
+                       initialization_options={"device": "cpu", "precision": "float32"}) as s:
+        await s.ready(20)
+        assert {status["precisionChoice"] for status in s.statuses} == {"float32 (set)"}
+        assert (await s.command("codeDiffusion.status"))["precisionChoice"] == "float32 (set)"
+
+
 async def test_load_progress_and_status_sequence(capabilities):
     async with session(FAKE_SERVER, capabilities) as s:
         await s.ready(20)
@@ -47,7 +57,8 @@ async def test_load_progress_and_status_sequence(capabilities):
             types.WorkDoneProgressReport(message="Loading the fake model", percentage=50),
             types.WorkDoneProgressEnd(message="Ready: fake-diffusion on cpu"),
         ]
-        base = {"model": None, "device": None, "precision": None, "lastLatencyMs": None}
+        base = {"model": None, "device": None, "precision": None, "precisionChoice": None,
+                "lastLatencyMs": None}  # device auto: the choice is known once loaded
         # the session's workspace folder does not exist: nothing to index
         index = {"workspace": {"files": 0, "indexing": False}}
         assert s.statuses == [
@@ -55,8 +66,8 @@ async def test_load_progress_and_status_sequence(capabilities):
             {"state": "loading", **base, "message": "Loading the fake model", "progress": 50,
              **index},
             {"state": "ready", "model": "fake-diffusion", "device": "cpu",
-             "precision": "float32", "lastLatencyMs": None, "message": None, "progress": None,
-             **index},
+             "precision": "float32", "precisionChoice": describe("auto", "cpu"),
+             "lastLatencyMs": None, "message": None, "progress": None, **index},
         ]
         assert await s.command("codeDiffusion.status") == {
             **s.statuses[-1], "completions": {"typedAhead": 0, "modelRuns": 0}}

@@ -9,7 +9,7 @@ local M = {}
 ---@class code_diffusion.InitOptions Restart-only server options (sent in initializationOptions).
 ---@field modelPath? string Local model directory; "" = the embedded model.
 ---@field device? "auto"|"cpu"|"cuda"|string|"mps" `cuda:N` picks a GPU.
----@field precision? "float32"|"bfloat16"|"float16"
+---@field precision? "auto"|"float32"|"bfloat16"|"float16" `auto`: bfloat16 on a CPU with native bf16.
 ---@field trustRemoteCode? boolean Run a checkpoint's own Python code.
 ---@field allowUnsafeWeights? boolean Load pickle (.bin/.pt) weights.
 ---@field logLevel? "error"|"warning"|"info"|"debug"
@@ -22,7 +22,10 @@ local M = {}
 ---@field temperature? number 0 – 2.
 ---@field steps? integer Denoising steps, 1 – 512.
 ---@field maxLength? integer Tokens per suggestion, 1 – 256.
----@field numSamples? integer Candidates per request, 1 – 8.
+---@field numSamples? integer Deprecated: candidates of every request kind, 1 – 8 (0: each its own).
+---@field inline? table `{ numSamples = 1 }`: ghost text's candidates, 1 – 8.
+---@field menu? table `{ numSamples = 3 }`: the completion menu's candidates, 1 – 8.
+---@field actions? table `{ numSamples = 3 }`: code actions' candidates, 1 – 8.
 ---@field debounceMs? integer Server-side debounce, 0 – 2000.
 ---@field useRewards? boolean Rank candidates by syntax, confidence and suffix overlap.
 ---@field showNotifications? "off"|"onError"|"onWarning"|"always"

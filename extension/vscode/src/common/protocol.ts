@@ -11,6 +11,8 @@ export interface StatusParams {
   model?: string | null;
   device?: string | null;
   precision?: string | null;
+  /** The precision setting resolved, and why: `bfloat16 (auto: the CPU has avx512_bf16)`. */
+  precisionChoice?: string | null;
   lastLatencyMs?: number | null;
   message?: string | null;
   /** 0–100 while loading. */

@@ -63,7 +63,7 @@ export class StatusItem implements vscode.Disposable {
       ["state", status.state],
       ["model", status.model],
       ["device", status.device],
-      ["precision", status.precision],
+      ["precision", status.precisionChoice ?? status.precision],
       ["last latency", status.lastLatencyMs == null ? null : `${status.lastLatencyMs.toFixed(0)} ms`],
       ["progress", status.state === "loading" && status.progress != null ? `${status.progress}%` : null],
     ];

@@ -99,5 +99,6 @@ def restart_model(ls: CodeDiffusionServer, *args: Any) -> None:
 def status(ls: CodeDiffusionServer, *args: Any) -> dict[str, Any]:
     """The status notification's object, and how many completion requests were answered from
     an earlier answer the user typed into (``typedAhead``) or ran the model (``modelRuns``)."""
-    return {**status_module.payload(ls.worker.status, ls.workspace_files.status()),
+    return {**status_module.payload(ls.worker.status, ls.worker.options,
+                                    ls.workspace_files.status()),
             "completions": {"typedAhead": ls.typeahead.hits, "modelRuns": ls.typeahead.misses}}

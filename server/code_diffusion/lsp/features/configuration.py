@@ -78,6 +78,10 @@ def apply(ls: CodeDiffusionServer, section: dict[str, Any]) -> None:
                                                             for k in unknown))
     log.info("settings: %s", config.to_json(ls.settings))
     ls.workspace_files.configure(workspace.limits(settings))
+    if settings.num_samples:
+        log.info("%s.numSamples = %d sets the candidates of every request kind; it is "
+                 "deprecated: set %s instead", config.SECTION, settings.num_samples,
+                 ", ".join(f"{config.SECTION}.{kind}.numSamples" for kind in config.KINDS))
     _report(ls, [*ls.pending_errors, *restart_errors, *errors])
     ls.pending_errors = []
 
