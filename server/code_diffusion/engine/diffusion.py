@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 import torch
@@ -19,6 +19,8 @@ import torch
 from code_diffusion.engine.adapters.base import Denoiser
 from code_diffusion.engine.adapters.masked_lm import BlockCache
 from code_diffusion.engine.canvas import Canvas, build_canvas
+from code_diffusion.engine.context.prior import CachePriorProcessor, slot_contexts
+from code_diffusion.engine.drafting import draft_canvas, remask, token_probabilities
 from code_diffusion.engine.errors import GenerationCancelled, InvalidRequestError
 from code_diffusion.engine.interface import ModelAdapter, ModelInfo, SampleStep
 from code_diffusion.engine.options import SamplerOptions
@@ -65,12 +67,28 @@ def torch_threads(count: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def prior_processor(chunk: Canvas, where: torch.Tensor,
+                    opts: SamplerOptions) -> CachePriorProcessor:
+    """The cache prior for this step's masked slots (row-major, as ``where`` orders them)."""
+    contexts: list[list[int]] = []
+    mask = chunk.denoiser.ids.mask
+    for row in range(chunk.ids.shape[0]):
+        positions = where[row].nonzero().squeeze(-1).tolist()
+        contexts += slot_contexts(chunk.ids[row].tolist(), positions, mask, opts.prior.order)
+    return CachePriorProcessor(opts.prior, contexts, opts.prior_weight)
+
+
 class CodeDiffusion(ModelAdapter):
     """A :class:`~code_diffusion.engine.interface.CodeGenerationModel` over a denoiser.
 
     ``generate`` and ``sample`` (from :class:`ModelAdapter`) build the request once and run
     :meth:`stream`; the generator calls :meth:`stream` with the request it built.
     """
+
+    accepts_preamble = True
+    judges_drafts = True
+    judge_mode = "masked"
+    """How :meth:`judge` scores a draft (``drafting.JUDGE_MODES``)."""
 
     def __init__(self, denoiser: Denoiser, info: ModelInfo) -> None:
         self.denoiser = denoiser
@@ -83,6 +101,34 @@ class CodeDiffusion(ModelAdapter):
         """Yield the state after every denoising step; the last one carries the candidates,
         best first by mean confidence. Closing the iterator between steps stops the work."""
         return self._run(request, options)
+
+    def token_counter(self) -> Callable[[str], list[int]]:
+        return self.denoiser.encode
+
+    def judge(self, request: GenerationRequest, options: SamplerOptions,
+              texts: Sequence[str]) -> list[tuple[float, ...]]:
+        """Each text's token probabilities in the hole, all texts in one forward pass."""
+        self._check_placement(request)
+        with torch.inference_mode(), torch_threads(self.threads):
+            canvas, tokens = draft_canvas(self.denoiser, request, options, texts)
+            found = token_probabilities(self.denoiser, canvas, tokens,
+                                        masked=self.judge_mode == "masked")
+        return [tuple(p) for p in found]
+
+    def edit(self, request: GenerationRequest, options: SamplerOptions, texts: Sequence[str],
+             threshold: float) -> list[Candidate]:
+        """Each text on the canvas, its tokens under ``threshold`` (as the model sees them with
+        the text visible) masked again and denoised: one pass to judge, then the sampler's."""
+        self._check_placement(request)
+        with torch.inference_mode():
+            with torch_threads(self.threads):
+                canvas, tokens = draft_canvas(self.denoiser, request, options, texts)
+                found = token_probabilities(self.denoiser, canvas, tokens, masked=False)
+            remask(canvas, tokens, found, threshold)
+            canvas.passes = 1
+            for _step in self._denoise(canvas, request, options, None):
+                pass
+        return canvas.candidates()
 
     def generate_code(self, specification: str, language: str = "python",
                       partial_code: PartialCode | str | None = None, max_length: int = 512,
@@ -150,6 +196,8 @@ class CodeDiffusion(ModelAdapter):
                 if chunk.guided:
                     uncond = scorers[1](chunk.unconditional_ids(), where)
                     logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
+                if opts.prior is not None and opts.prior_weight > 0:
+                    logits = prior_processor(chunk, where, opts)(logits)
                 tokens, confidence = draw(processors(logits), request.temperature, generator)
                 chunk.commit_step(where, tokens, confidence, policy, request.steps - step + 1)
             chunk.passes += 1

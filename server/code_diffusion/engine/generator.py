@@ -10,12 +10,26 @@ candidate passes, it raises :class:`GenerationError` listing each candidate's fa
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from code_diffusion.engine.adapt import as_code_generation_model
+from code_diffusion.engine.context import (
+    Context,
+    ContextOptions,
+    WorkspaceIndex,
+    assemble_context,
+)
+from code_diffusion.engine.context.candidates import (
+    collapse,
+    distinct_drafts,
+    draft_candidate,
+    draft_rank,
+)
 from code_diffusion.engine.errors import (
     GenerationCancelled,
     GenerationError,
@@ -32,6 +46,8 @@ from code_diffusion.engine.options import HOLE_KINDS, SamplerOptions
 from code_diffusion.engine.rewards import Hole, score, trim
 from code_diffusion.engine.types import Candidate, GenerationRequest, PartialCode
 
+log = logging.getLogger(__name__)
+
 BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", "do", "then")
 
 
@@ -40,8 +56,10 @@ class FillResult:
     """The outcome of one fill: ranked candidates for ``text[start:end]``."""
 
     candidates: tuple[Candidate, ...]
-    """Exactly ``num_samples``: the ones that pass the checks first (best first), then the
-    ones that failed, each with its ``problems``."""
+    """The ones that pass the checks first (best first), then the ones that failed, each with
+    its ``problems``; each stripped text once (so at most ``num_samples`` without context, plus
+    the offered drafts with it). Each says where it came from (``origin``, ``source``) and the
+    passes it took (``forward_passes``)."""
     start: int
     end: int
     """With ``closers``, past the auto-closed characters the candidates carry."""
@@ -86,6 +104,8 @@ class CodeGenerator:
 
     def __init__(self, model: CodeGenerationModel | Any) -> None:
         self.model: ModelAdapter = as_code_generation_model(model)
+        self._lock = threading.Lock()
+        self._noted: set[str] = set()
 
     @property
     def info(self) -> ModelInfo:
@@ -97,7 +117,8 @@ class CodeGenerator:
              sampler: SamplerOptions | None = None, closers: bool = False,
              on_step: Callable[[SampleStep], None] | None = None,
              should_stop: Callable[[], bool] | None = None, require_passing: bool = True,
-             **params: Any) -> FillResult:
+             path: str | None = None, workspace: WorkspaceIndex | None = None,
+             context: ContextOptions | None = None, **params: Any) -> FillResult:
         """Fill ``text[start:end]`` (an insertion at ``start`` when ``end`` is None).
 
         ``hole`` is the hole's kind (``auto``, ``line``, ``block``, ``span``); ``params`` are
@@ -108,6 +129,14 @@ class CodeGenerator:
         Raises :class:`GenerationCancelled` when ``should_stop()`` turns true between steps,
         and :class:`GenerationError` with every candidate's failed checks when none passes
         (unless ``require_passing`` is false: then the result holds them, with their problems).
+
+        ``context`` turns context assembly on (``None``: the model alone, on the local window):
+        drafts from the document (``path`` names it) and, with ``context.workspace``, from
+        ``workspace``'s other files are offered as candidates (``origin="draft"``) and ranked
+        with the denoised ones; the snippets go ahead of the local prefix and the cache prior
+        into the logits, for a model that accepts them (:attr:`ModelAdapter.accepts_preamble`).
+        Safe to call from one thread while another updates ``workspace`` when the index
+        guards its own state.
         """
         end = start if end is None else end
         _check_offsets(text, start, end)
@@ -121,20 +150,93 @@ class CodeGenerator:
                           healed_break=kind == "line" and "\n" in moved,
                           should_stop=should_stop)
         began = time.perf_counter()
-        final = self._run(request, options, on_step, should_stop)
         edit_end = closers_end(text, end) if closers and end == start else end
         tail = text[end:edit_end]
         target = Hole(text, start, edit_end, kind, language)
+        found = None
+        if context is not None:
+            found = self._assemble(text, start, end, path, workspace, context, target)
+            options = self._with_context(options, found, context)
+        final = self._run(request, options, on_step, should_stop)
         trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
                    for c in final.candidates]
-        ranked = score(trimmed, target, request.use_rewards)
+        passes = final.forward_passes
+        weights = None
+        if found is not None:
+            extra, passes = self._draft_candidates(found, context, request, options, target,
+                                                   (moved, tail), passes)
+            trimmed += extra
+            weights = {"retrieval": context.retrieval_weight, "judge": context.judge_weight,
+                       "bias": context.draft_bias}
+        ranked = collapse(score(trimmed, target, request.use_rewards, weights))
         if require_passing and all(c.problems for c in ranked):
             raise GenerationError(
                 f"no candidate passed the checks ({len(ranked)} generated)",
                 [f"{c.text!r}: {', '.join(c.problems)}" for c in ranked])
         return FillResult(candidates=tuple(ranked), start=start, end=edit_end, kind=kind,
-                          forward_passes=final.forward_passes,
+                          forward_passes=passes,
                           elapsed_ms=(time.perf_counter() - began) * 1000, request=request)
+
+    # -- context ---------------------------------------------------------------------------------
+    def _assemble(self, text: str, start: int, end: int, path: str | None,
+                  workspace: WorkspaceIndex | None, context: ContextOptions,
+                  target: Hole) -> Context:
+        encode = self.model.token_counter()
+        return assemble_context(
+            text, start, end, path=path, language=target.language,
+            index=workspace if context.workspace else None, options=context,
+            hole=target.kind if target.kind in ("line", "block") else "auto",
+            count_tokens=None if encode is None else (lambda t: len(encode(t))),
+            encode=encode if context.prior_weight > 0 and encode is not None else None)
+
+    def _with_context(self, options: SamplerOptions, found: Context,
+                      context: ContextOptions) -> SamplerOptions:
+        """The options with the preamble and the prior, for a model that accepts them."""
+        if not self.model.accepts_preamble:
+            if found.preamble or context.prior_weight > 0:
+                self._note_once("preamble", "%s does not accept a preamble or a cache prior: "
+                                "it gets drafts ranked by retrieval evidence only",
+                                self.info.name)
+            return options
+        return replace(options, preamble=found.preamble, prior=found.prior,
+                       prior_weight=found.prior_weight if found.prior is not None else 0.0)
+
+    def _draft_candidates(self, found: Context, context: ContextOptions,
+                          request: GenerationRequest, options: SamplerOptions, target: Hole,
+                          around: tuple[str, str], passes: int) -> tuple[list[Candidate], int]:
+        """The offered drafts as candidates (judged by the model where it can), plus the
+        edited best draft with ``context.edit_drafts``; and the passes spent in all.
+        ``around``: the whitespace the prefix lost to the hole (see :func:`heal_prefix`) and
+        the auto-closed characters the candidates carry."""
+        moved, tail = around
+        pairs = distinct_drafts(found.drafts, [trim(d.text, target) for d in found.drafts])
+        judged: list[tuple[float, ...] | None] = [None] * len(pairs)
+        judging = self.model.judges_drafts and bool(pairs) and (
+            context.judge_weight > 0 or context.edit_drafts)
+        if judging:
+            judged = list(self.model.judge(request, options, [moved + t for _, t in pairs]))
+            passes += 1
+        made = sorted(((draft_candidate(d, with_closers(t, tail), j), t)
+                       for (d, t), j in zip(pairs, judged, strict=True)),
+                      key=lambda pair: draft_rank(pair[0].rewards, {
+                          "retrieval": context.retrieval_weight,
+                          "judge": context.judge_weight}), reverse=True)
+        offered = [c for c, _ in made[: context.offered_drafts]]
+        if context.edit_drafts and judging and made:
+            best, raw = made[0]
+            edited = self.model.edit(request, options, [moved + raw], context.edit_threshold)
+            passes += sum(c.forward_passes for c in edited)
+            offered += [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail),
+                                origin="edited_draft", source=best.source,
+                                rewards=dict(best.rewards)) for c in edited]
+        return offered, passes
+
+    def _note_once(self, key: str, message: str, *args: Any) -> None:
+        with self._lock:
+            if key in self._noted:
+                return
+            self._noted.add(key)
+        log.info(message, *args)
 
     def from_specification(self, specification: str, language: str | None = None,
                            require_passing: bool = True, **params: Any) -> FillResult:

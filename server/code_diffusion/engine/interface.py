@@ -20,7 +20,7 @@ here calls a method to find out whether it works.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -102,9 +102,40 @@ class CodeGenerationModel(Protocol):
 
 
 class ModelAdapter:
-    """The base of every adapter: the request is built once, then :meth:`stream` runs it."""
+    """The base of every adapter: the request is built once, then :meth:`stream` runs it.
+
+    Context capabilities (the generator checks them, never the adapter's class):
+    :attr:`accepts_preamble` (it honours ``SamplerOptions.preamble`` and ``prior``; one that
+    does not refuses them through ``SamplerOptions.refuse_unsupported``), :attr:`judges_drafts`
+    (it implements :meth:`judge` and :meth:`edit`) and :meth:`token_counter`.
+    """
 
     info: ModelInfo
+    accepts_preamble: bool = False
+    """Honours ``SamplerOptions.preamble`` (snippets ahead of the local prefix) and
+    ``SamplerOptions.prior`` (the cache prior among the logits processors)."""
+    judges_drafts: bool = False
+    """Implements :meth:`judge` (per-token probabilities of given texts in the hole, one pass)
+    and :meth:`edit` (re-mask a text's unlikely tokens and denoise them again)."""
+
+    def token_counter(self) -> Callable[[str], list[int]] | None:
+        """The model tokenizer's ``text → ids`` (for the snippet budget and the cache prior),
+        or ``None`` when the model's tokens are not known here."""
+        return None
+
+    def judge(self, request: GenerationRequest, options: SamplerOptions,
+              texts: Sequence[str]) -> list[tuple[float, ...]]:
+        """For each text put in the hole, the probability the model gives each of its tokens
+        (all of them masked, scored in one forward pass). Only when :attr:`judges_drafts`."""
+        raise NotImplementedError(f"{self.info.name} cannot judge drafts (judges_drafts is "
+                                  "false)")
+
+    def edit(self, request: GenerationRequest, options: SamplerOptions, texts: Sequence[str],
+             threshold: float) -> list[Candidate]:
+        """Each text on the canvas, scored in one pass; its tokens under ``threshold`` masked
+        again and denoised. Only when :attr:`judges_drafts`."""
+        raise NotImplementedError(f"{self.info.name} cannot edit drafts (judges_drafts is "
+                                  "false)")
 
     def generate(self, specification: str, language: str | None = None,
                  partial_code: PartialCode | str | None = None, *,

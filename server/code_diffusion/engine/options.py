@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from code_diffusion.engine.context.prior import NgramCache
 from code_diffusion.engine.errors import InvalidRequestError, UnsupportedParameterError
 
 HOLE_KINDS = ("auto", "line", "block", "span")
@@ -70,6 +71,11 @@ class SamplerOptions:
     preamble: str = ""
     """Text from elsewhere in the file and the workspace (rendered snippets, see
     ``docs/context.md``) placed ahead of the local prefix in the window; empty: none."""
+    prior: NgramCache | None = field(default=None, compare=False)
+    """The cache prior's token n-grams (``Context.prior``); with ``prior_weight > 0`` the sampler
+    adds a :class:`~code_diffusion.engine.context.prior.CachePriorProcessor` to its logits
+    processors. ``None``: off."""
+    prior_weight: float = 0.0
     should_stop: Callable[[], bool] | None = None
     """Checked between steps; True stops with :class:`GenerationCancelled`."""
 
@@ -92,6 +98,10 @@ class SamplerOptions:
         if not isinstance(self.preamble, str):
             raise InvalidRequestError("preamble", f"preamble must be a string, got "
                                                   f"{type(self.preamble).__name__}")
+        if isinstance(self.prior_weight, bool) or not isinstance(self.prior_weight, int | float) \
+                or not self.prior_weight >= 0:
+            raise InvalidRequestError("prior_weight", f"prior_weight must be a number ≥ 0 "
+                                                      f"(0 is off), got {self.prior_weight!r}")
         if self.should_stop is not None and not callable(self.should_stop):
             raise InvalidRequestError("should_stop", "should_stop must be a callable or None")
 
@@ -133,12 +143,12 @@ class SamplerOptions:
     def refuse_unsupported(self, model: str, supported: tuple[str, ...] = ()) -> None:
         """Raise :class:`UnsupportedParameterError` for the first field set away from its
         default that is neither advisory nor in ``supported``."""
-        for field in dataclasses.fields(self):
-            if field.name in ADVISORY or field.name in supported:
+        for option in dataclasses.fields(self):
+            if option.name in ADVISORY or option.name in supported:
                 continue
-            if getattr(self, field.name) != field.default:
+            if getattr(self, option.name) != option.default:
                 raise UnsupportedParameterError(
-                    model, f"sampler option {field.name}",
+                    model, f"sampler option {option.name}",
                     [f"sampler option {name}" for name in (*ADVISORY, *supported)])
 
 

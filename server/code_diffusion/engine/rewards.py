@@ -9,9 +9,11 @@ every candidate, and a candidate that makes it worse is rejected with that reaso
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from code_diffusion.engine import syntax
+from code_diffusion.engine.context.candidates import draft_rank
 from code_diffusion.engine.languages import OVERLAP_CLOSERS
 from code_diffusion.engine.types import Candidate
 
@@ -75,20 +77,26 @@ def _drop_overlap(text: str, rest: str) -> str:
     return text
 
 
-def score(candidates: list[Candidate], hole: Hole, use_rewards: bool) -> list[Candidate]:
+def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
+          weights: Mapping[str, float] | None = None) -> list[Candidate]:
     """Every candidate with its rewards, score and failed checks: the ones that pass first
-    (best score first), then the ones that failed (``problems`` says why)."""
+    (best score first), then the ones that failed (``problems`` says why).
+
+    A candidate whose rewards hold ``retrieval`` (a draft) is ranked by its retrieval evidence
+    and the model's judgement with ``weights`` (see ``context/candidates.py:draft_rank``)
+    instead of its confidence; both get the same syntax and suffix-overlap terms. A
+    candidate's own rewards (``retrieval``, ``likelihood``) are kept."""
     before = syntax.error_count(hole.text, hole.language) if use_rewards else None
     scored = []
     for candidate in candidates:
         problems: list[str] = []
-        rewards = {"confidence": candidate.mean_confidence}
+        rewards = {**candidate.rewards, "confidence": candidate.mean_confidence}
         if not candidate.text.strip():
             problems.append("the model left the hole empty")
         elif use_rewards:
             rewards.update(_syntax(candidate.text, hole, before, problems))
             rewards["suffix_overlap"] = _overlap(candidate.text, hole.suffix)
-        scored.append(replace(candidate, rewards=rewards, score=_rank_score(rewards),
+        scored.append(replace(candidate, rewards=rewards, score=_rank_score(rewards, weights or {}),
                               problems=tuple(problems)))
     scored.sort(key=lambda c: (not c.problems, c.score), reverse=True)
     return scored
@@ -115,7 +123,10 @@ def _overlap(text: str, suffix: str) -> float:
     return sum(ln in following for ln in lines) / len(lines)
 
 
-def _rank_score(rewards: dict[str, float]) -> float:
-    confidence = max(rewards.get("confidence", 0.0), 1e-6)
-    return (math.log(confidence) + 2.0 * rewards.get("syntax", 0.0)
+def _rank_score(rewards: dict[str, float], weights: Mapping[str, float]) -> float:
+    if "retrieval" in rewards:
+        evidence = draft_rank(rewards, weights)
+    else:
+        evidence = math.log(max(rewards.get("confidence", 0.0), 1e-6))
+    return (evidence + 2.0 * rewards.get("syntax", 0.0)
             - 1.0 * rewards.get("suffix_overlap", 0.0))

@@ -132,6 +132,10 @@ class GenerationRequest:
         return {f.name: f.default for f in dataclasses.fields(cls)}
 
 
+ORIGINS = ("denoised", "draft", "edited_draft")
+"""The values of :attr:`Candidate.origin`."""
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One generated completion for the hole."""
@@ -148,6 +152,13 @@ class Candidate:
     """The ranking score (higher is better)."""
     problems: tuple[str, ...] = ()
     """Checks this candidate failed (empty hole, added syntax errors, ...); empty if it passed."""
+    origin: str = "denoised"
+    """Where it came from: ``denoised`` (the model wrote it), ``draft`` (copied from the file or
+    the workspace by context assembly) or ``edited_draft`` (a draft the model re-masked in part
+    and denoised again)."""
+    source: str = ""
+    """For a draft or an edited draft, ``path:line`` (1-based) of the place it was copied from
+    (``this file:line`` for a document without a path); empty for a denoised candidate."""
 
     @property
     def mean_confidence(self) -> float:
@@ -162,6 +173,8 @@ class Candidate:
             "rewards": dict(self.rewards),
             "score": self.score,
             "problems": list(self.problems),
+            "origin": self.origin,
+            "source": self.source,
         }
 
 

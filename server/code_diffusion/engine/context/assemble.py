@@ -47,10 +47,26 @@ class ContextOptions:
     prior_weight: float = 0.0
     """Weight of the cache prior in the logits (0: off)."""
     prior_order: int = 3
+    offered_drafts: int = 3
+    """Most drafts offered as candidates (the best ``max_drafts`` are ranked first)."""
+    retrieval_weight: float = 1.0
+    """Weight of a draft's retrieval evidence, ``log(1 + score)``, in the ranking."""
+    judge_weight: float = 0.0
+    """Weight of the model's judgement of a draft (log mean token probability, one pass) in the
+    ranking, where the model can judge (0: retrieval evidence alone)."""
+    draft_bias: float = 0.0
+    """Added to every draft's ranking score (against the denoised candidates' log confidence)."""
+    edit_drafts: bool = False
+    """Draft-and-edit: the best draft is also offered with its tokens under ``edit_threshold``
+    re-masked and denoised again (``edited_draft``), where the model can judge."""
+    edit_threshold: float = 0.01
+    cliff: bool = False
+    """Cut a denoised line at the confidence cliff: offer it up to its last confident token."""
+    cliff_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("max_drafts", "max_draft_lines", "snippet_budget", "max_snippets",
-                     "snippet_radius", "local_lines"):
+                     "snippet_radius", "local_lines", "offered_drafts"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"ContextOptions.{name} must be an integer ≥ 0, got {value!r}")
@@ -63,6 +79,13 @@ class ContextOptions:
         if not self.prior_weight >= 0:
             raise ValueError(f"ContextOptions.prior_weight must be ≥ 0 (0 is off), got "
                              f"{self.prior_weight}")
+        for name in ("retrieval_weight", "judge_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"ContextOptions.{name} must be ≥ 0, got {getattr(self, name)}")
+        for name in ("edit_threshold", "cliff_threshold"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"ContextOptions.{name} must be in (0, 1), got "
+                                 f"{getattr(self, name)}")
         if self.prior_order < 2:
             raise ValueError(f"ContextOptions.prior_order must be ≥ 2, got {self.prior_order}")
 
