@@ -156,7 +156,7 @@ class CodeGenerator:
         found = None
         if context is not None:
             found = self._assemble(text, start, end, path, workspace, context, target)
-            options = self._with_context(options, found, context)
+            options = self._with_context(options, found)
         final = self._run(request, options, on_step, should_stop)
         trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
                    for c in final.candidates]
@@ -181,22 +181,27 @@ class CodeGenerator:
     def _assemble(self, text: str, start: int, end: int, path: str | None,
                   workspace: WorkspaceIndex | None, context: ContextOptions,
                   target: Hole) -> Context:
+        """Context assembly; for a model that does not accept a preamble and a prior (see
+        :attr:`ModelAdapter.accepts_preamble`) only the drafts, which it gets ranked by their
+        retrieval evidence (said once in the log)."""
         encode = self.model.token_counter()
+        if not self.model.accepts_preamble:
+            if context.snippet_budget > 0 or context.prior_weight > 0:
+                self._note_once("preamble", "%s does not accept a preamble or a cache prior: "
+                                "it gets drafts ranked by retrieval evidence only",
+                                self.info.name)
+            context = replace(context, snippet_budget=0, prior_weight=0.0)
         return assemble_context(
             text, start, end, path=path, language=target.language,
             index=workspace if context.workspace else None, options=context,
             hole=target.kind if target.kind in ("line", "block") else "auto",
             count_tokens=None if encode is None else (lambda t: len(encode(t))),
-            encode=encode if context.prior_weight > 0 and encode is not None else None)
+            encode=encode if context.prior_weight > 0 else None)
 
-    def _with_context(self, options: SamplerOptions, found: Context,
-                      context: ContextOptions) -> SamplerOptions:
-        """The options with the preamble and the prior, for a model that accepts them."""
+    def _with_context(self, options: SamplerOptions, found: Context) -> SamplerOptions:
+        """The options with the preamble and the prior (empty for a model that does not
+        accept them: assembly made none)."""
         if not self.model.accepts_preamble:
-            if found.preamble or context.prior_weight > 0:
-                self._note_once("preamble", "%s does not accept a preamble or a cache prior: "
-                                "it gets drafts ranked by retrieval evidence only",
-                                self.info.name)
             return options
         return replace(options, preamble=found.preamble, prior=found.prior,
                        prior_weight=found.prior_weight if found.prior is not None else 0.0)
