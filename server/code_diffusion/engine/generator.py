@@ -25,6 +25,7 @@ from code_diffusion.engine.context import (
     assemble_context,
 )
 from code_diffusion.engine.context.candidates import (
+    cliff_head,
     collapse,
     distinct_drafts,
     draft_candidate,
@@ -158,8 +159,11 @@ class CodeGenerator:
             found = self._assemble(text, start, end, path, workspace, context, target)
             options = self._with_context(options, found)
         final = self._run(request, options, on_step, should_stop)
+        raw = list(final.candidates)
+        if context is not None and context.cliff and kind == "line":
+            raw = [cut_at_cliff(c, context.cliff_threshold) for c in raw]
         trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
-                   for c in final.candidates]
+                   for c in raw]
         passes = final.forward_passes
         weights = None
         if found is not None:
@@ -210,7 +214,8 @@ class CodeGenerator:
                           request: GenerationRequest, options: SamplerOptions, target: Hole,
                           around: tuple[str, str], passes: int) -> tuple[list[Candidate], int]:
         """The offered drafts as candidates (judged by the model where it can), plus the
-        edited best draft with ``context.edit_drafts``; and the passes spent in all.
+        edited best draft with ``context.edit_drafts`` (ranked just above the draft it edits);
+        and the passes spent in all.
         ``around``: the whitespace the prefix lost to the hole (see :func:`heal_prefix`) and
         the auto-closed characters the candidates carry."""
         moved, tail = around
@@ -221,8 +226,8 @@ class CodeGenerator:
         if judging:
             judged = list(self.model.judge(request, options, [moved + t for _, t in pairs]))
             passes += 1
-        made = sorted(((draft_candidate(d, with_closers(t, tail), j), t)
-                       for (d, t), j in zip(pairs, judged, strict=True)),
+        made = sorted(((draft_candidate(d, with_closers(t, tail), j, order), t)
+                       for order, ((d, t), j) in enumerate(zip(pairs, judged, strict=True))),
                       key=lambda pair: draft_rank(pair[0].rewards, {
                           "retrieval": context.retrieval_weight,
                           "judge": context.judge_weight}), reverse=True)
@@ -233,7 +238,7 @@ class CodeGenerator:
             passes += sum(c.forward_passes for c in edited)
             offered += [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail),
                                 origin="edited_draft", source=best.source,
-                                rewards=dict(best.rewards)) for c in edited]
+                                rewards={**best.rewards, "order": -1.0}) for c in edited]
         return offered, passes
 
     def _note_once(self, key: str, message: str, *args: Any) -> None:
@@ -270,6 +275,17 @@ class CodeGenerator:
                 close()
         raise GenerationError(f"{self.info.name} stopped without a result",
                               ["its sample() ended before the final step"])
+
+
+def cut_at_cliff(candidate: Candidate, threshold: float) -> Candidate:
+    """The candidate up to its confidence cliff (see ``context/candidates.py:cliff_head``),
+    marked with the reward ``cut`` (the characters dropped): the head of a line is not whole
+    code, so the syntax check does not judge it. Unchanged when there is no head to offer."""
+    head = cliff_head(candidate, threshold)
+    if head is None or not head.strip() or head.strip() == candidate.text.strip():
+        return candidate
+    return replace(candidate, text=head,
+                   rewards={**candidate.rewards, "cut": float(len(candidate.text) - len(head))})
 
 
 def heal_prefix(prefix: str) -> tuple[str, str]:

@@ -94,10 +94,11 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
         if not candidate.text.strip():
             problems.append("the model left the hole empty")
         elif use_rewards:
-            rewards.update(_syntax(candidate.text, hole, before, problems))
+            if "cut" not in rewards:  # a line's head (cut at the cliff) is not whole code
+                rewards.update(_syntax(candidate.text, hole, before, problems))
             rewards["suffix_overlap"] = _overlap(candidate.text, hole.suffix)
-        scored.append(replace(candidate, rewards=rewards, score=_rank_score(rewards, weights or {}),
-                              problems=tuple(problems)))
+        scored.append(replace(candidate, rewards=rewards, problems=tuple(problems),
+                              score=_rank_score(rewards, weights or {})))
     scored.sort(key=lambda c: (not c.problems, c.score), reverse=True)
     return scored
 
