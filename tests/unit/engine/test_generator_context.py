@@ -145,3 +145,40 @@ def test_a_legacy_model_gets_drafts_ranked_by_evidence():
     result = fill(Legacy(), context=ContextOptions())
     assert result.candidates[0].origin == "draft"
     assert result.candidates[0].text == RIGHT
+
+
+def test_a_line_is_cut_at_its_confidence_cliff():
+    from code_diffusion.engine.context.candidates import cliff_head
+    from code_diffusion.engine.generator import cut_at_cliff
+
+    line = Candidate("total = compute(x)", confidence=(0.99, 0.95, 0.9, 0.2, 0.1),
+                     pieces=("total", " =", " compute", "(x", ")"))
+    assert cliff_head(line, 0.5) == "total = compute"
+    cut = cut_at_cliff(line, 0.5)
+    assert cut.text == "total = compute" and cut.rewards["cut"] == 3
+    assert cut.confidence == line.confidence  # ranked by the whole line's confidence
+    short = Candidate("x = y", confidence=(0.99, 0.1), pieces=("x", " = y"))
+    assert cliff_head(short, 0.5) is None and cut_at_cliff(short, 0.5) is short
+    sure = Candidate("x = y", confidence=(0.99, 0.99), pieces=("x", " = y"))
+    assert cut_at_cliff(sure, 0.5) is sure
+
+
+class Unsure(Scripted):
+    def stream(self, request, options):
+        found = tuple(Candidate("\n    total = compute(x)",
+                                confidence=(0.99, 0.95, 0.9, 0.2, 0.1),
+                                pieces=("\n    total", " =", " compute", "(x", ")"))
+                      for _ in range(request.num_samples))
+        yield SampleStep(step=1, texts=("",) * len(found), masked=(0,) * len(found),
+                         forward_passes=1, candidates=found)
+
+
+def test_the_cliff_option_offers_the_head_without_the_syntax_check():
+    text, cursor = "def f(x):\n    \n", len("def f(x):\n    ")
+    plain = CodeGenerator(Unsure([""])).fill(text, cursor, language="python",
+                                             context=ContextOptions())
+    assert plain.candidates[0].text == "total = compute(x)"
+    cut = CodeGenerator(Unsure([""])).fill(text, cursor, language="python",
+                                           context=ContextOptions(cliff=True))
+    assert cut.candidates[0].text == "total = compute"
+    assert not cut.candidates[0].problems and "syntax" not in cut.candidates[0].rewards
