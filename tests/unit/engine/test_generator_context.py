@@ -178,7 +178,7 @@ def test_the_cliff_option_offers_the_head_without_the_syntax_check():
     plain = CodeGenerator(Unsure([""])).fill(text, cursor, language="python",
                                              context=ContextOptions())
     assert plain.candidates[0].text == "total = compute(x)"
-    cut = CodeGenerator(Unsure([""])).fill(text, cursor, language="python",
+    cut = CodeGenerator(Unsure([""])).fill(text, cursor, language="python", hole="line",
                                            context=ContextOptions(cliff=True))
     assert cut.candidates[0].text == "total = compute"
     assert not cut.candidates[0].problems and "syntax" not in cut.candidates[0].rewards
