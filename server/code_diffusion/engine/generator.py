@@ -159,20 +159,8 @@ class CodeGenerator:
             found = self._assemble(text, start, end, path, workspace, context, target)
             options = self._with_context(options, found)
         final = self._run(request, options, on_step, should_stop)
-        raw = list(final.candidates)
-        if context is not None and context.cliff and kind == "line":
-            raw = [cut_at_cliff(c, context.cliff_threshold) for c in raw]
-        trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
-                   for c in raw]
-        passes = final.forward_passes
-        weights = None
-        if found is not None:
-            extra, passes = self._draft_candidates(found, context, request, options, target,
-                                                   (moved, tail), passes)
-            trimmed += extra
-            weights = {"retrieval": context.retrieval_weight, "judge": context.judge_weight,
-                       "bias": context.draft_bias}
-        ranked = collapse(score(trimmed, target, request.use_rewards, weights))
+        ranked, passes = self._rank(final, found, context, request, options, target,
+                                    (moved, tail))
         if require_passing and all(c.problems for c in ranked):
             raise GenerationError(
                 f"no candidate passed the checks ({len(ranked)} generated)",
@@ -180,6 +168,27 @@ class CodeGenerator:
         return FillResult(candidates=tuple(ranked), start=start, end=edit_end, kind=kind,
                           forward_passes=passes,
                           elapsed_ms=(time.perf_counter() - began) * 1000, request=request)
+
+    def _rank(self, final: SampleStep, found: Context | None, context: ContextOptions | None,
+              request: GenerationRequest, options: SamplerOptions, target: Hole,
+              around: tuple[str, str]) -> tuple[list[Candidate], int]:
+        """The model's candidates post-processed (cut at the cliff when asked), the drafts
+        added when there is context, all scored, ranked and collapsed; and the passes spent."""
+        moved, tail = around
+        raw = list(final.candidates)
+        if context is not None and context.cliff and target.kind == "line":
+            raw = [cut_at_cliff(c, context.cliff_threshold) for c in raw]
+        trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
+                   for c in raw]
+        passes = final.forward_passes
+        weights = None
+        if found is not None and context is not None:
+            extra, passes = self._draft_candidates(found, context, request, options, target,
+                                                   around, passes)
+            trimmed += extra
+            weights = {"retrieval": context.retrieval_weight, "judge": context.judge_weight,
+                       "bias": context.draft_bias}
+        return collapse(score(trimmed, target, request.use_rewards, weights)), passes
 
     # -- context ---------------------------------------------------------------------------------
     def _assemble(self, text: str, start: int, end: int, path: str | None,
