@@ -187,7 +187,7 @@ class CodeGenerator:
                                                    around, passes)
             trimmed += extra
             weights = {"retrieval": context.retrieval_weight, "judge": context.judge_weight,
-                       "bias": context.draft_bias}
+                       "bias": context.draft_bias, "overlap": context.draft_overlap_weight}
         return collapse(score(trimmed, target, request.use_rewards, weights)), passes
 
     # -- context ---------------------------------------------------------------------------------

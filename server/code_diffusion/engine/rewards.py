@@ -125,9 +125,11 @@ def _overlap(text: str, suffix: str) -> float:
 
 
 def _rank_score(rewards: dict[str, float], weights: Mapping[str, float]) -> float:
-    if "retrieval" in rewards:
+    overlap = 1.0
+    if "retrieval" in rewards:  # a draft: a line the code already repeats is no sign against it
         evidence = draft_rank(rewards, weights)
+        overlap = weights.get("overlap", 1.0)
     else:
         evidence = math.log(max(rewards.get("confidence", 0.0), 1e-6))
     return (evidence + 2.0 * rewards.get("syntax", 0.0)
-            - 1.0 * rewards.get("suffix_overlap", 0.0))
+            - overlap * rewards.get("suffix_overlap", 0.0))
