@@ -168,7 +168,8 @@ def rows(default: ContextOptions) -> dict[str, ContextOptions | None]:
         "  without the workspace": replace(default, workspace=False),
         "  cache prior 0.3": replace(default, prior_weight=0.3),
         "  model edits the best draft": replace(default, edit_drafts=True),
-        "  drafts by retrieval only": replace(default, judge_weight=0.0),
+        "  model judges the drafts (weight 0.5)": replace(default, judge_weight=0.5),
+        "  lines cut at the confidence cliff": replace(default, cliff=True),
     }
 
 
