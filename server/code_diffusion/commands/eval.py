@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -16,6 +17,9 @@ from code_diffusion.commands._model_args import (
 )
 
 BENCHMARK_CHOICES = ("humaneval-single-line", "humaneval-multi-line", "all")
+REPO_BENCHMARKS = ("repo-single-line", "repo-multi-line")
+"""Real code with context (``evaluation/context.py``): not part of ``all``."""
+DEFAULT_REPO_LIMIT = 400
 DEFAULT_MAX_LENGTH = {"humaneval-single-line": 32, "humaneval-multi-line": 128}
 """Canvas bound per benchmark: about the 97th / 95th percentile of the reference middles."""
 DEFAULT_DOCS = Path("docs/benchmarks.md")
@@ -33,8 +37,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "latency. With neither --benchmark nor --tasks, runs every benchmark."
         ),
     )
-    parser.add_argument("--benchmark", action="append", choices=BENCHMARK_CHOICES,
-                        help="a built-in benchmark (repeatable, or 'all')")
+    parser.add_argument("--benchmark", action="append",
+                        choices=BENCHMARK_CHOICES + REPO_BENCHMARKS,
+                        help="a built-in benchmark (repeatable, or 'all' for the HumanEval "
+                             "ones); repo-single-line and repo-multi-line are lines of pinned "
+                             "pure-Python projects, with the whole file and the project as "
+                             "context")
+    parser.add_argument("--workspace", type=Path, metavar="DIR",
+                        help="with --tasks: the project folder the tasks come from, used as "
+                             "context (a task's own 'path' is never read from it); the tasks "
+                             "then run with the language server's defaults and context on")
+    parser.add_argument("--no-context", action="store_true",
+                        help="repo benchmarks and --workspace: the model alone, no context")
+    parser.add_argument("--no-ablations", action="store_true",
+                        help="repo benchmarks and --workspace: only the main rows")
     parser.add_argument("--tasks", type=Path, metavar="FILE.jsonl",
                         help="infill tasks: task_id, language, prefix, suffix, optional middle")
     parser.add_argument("--out", type=Path, metavar="FILE.jsonl",
@@ -83,7 +99,7 @@ def parse_limits(values: list[str] | None, benchmarks: list[str]) -> dict[str, i
             raise SystemExit(f"code-diffusion eval: error: --limit must be ≥ 1, got {count}")
         if not name:
             everywhere = count
-        elif name in BENCHMARK_CHOICES[:-1]:
+        elif name in BENCHMARK_CHOICES[:-1] + REPO_BENCHMARKS:
             per_benchmark[name] = count
         else:
             raise SystemExit(f"code-diffusion eval: error: unknown benchmark in --limit: {name}")
@@ -91,10 +107,18 @@ def parse_limits(values: list[str] | None, benchmarks: list[str]) -> dict[str, i
 
 
 def selected_benchmarks(args: argparse.Namespace) -> list[str]:
-    chosen = args.benchmark or ([] if args.tasks else ["all"])
+    """The HumanEval benchmarks to run (the repo ones are :func:`repo_benchmarks`)."""
+    given = [name for name in args.benchmark or [] if name not in REPO_BENCHMARKS]
+    if args.benchmark and not given:
+        return []
+    chosen = given or ([] if args.tasks else ["all"])
     if "all" in chosen:
         return list(BENCHMARK_CHOICES[:-1])
     return list(dict.fromkeys(chosen))
+
+
+def repo_benchmarks(args: argparse.Namespace) -> list[str]:
+    return [name for name in dict.fromkeys(args.benchmark or []) if name in REPO_BENCHMARKS]
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -102,7 +126,8 @@ def command_line(args: argparse.Namespace) -> str:
     parts = ["code-diffusion", "eval"]
     for name in args.benchmark or []:
         parts += ["--benchmark", name]
-    for flag, value in (("--tasks", args.tasks), ("--out", args.out), ("--model", args.model),
+    for flag, value in (("--tasks", args.tasks), ("--workspace", args.workspace),
+                        ("--out", args.out), ("--model", args.model),
                         ("--max-length", args.max_length), ("--steps", args.steps),
                         ("--json", args.json), ("--details", args.details)):
         if value is not None:
@@ -117,7 +142,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--device", args.device]
     if args.precision != "auto":  # the --precision default
         parts += ["--precision", args.precision]
-    for flag in ("no_fixed_canvas", "oracle", "no_baseline", "no_heldout", "write_docs",
+    for flag in ("no_context", "no_ablations",
+                 "no_fixed_canvas", "oracle", "no_baseline", "no_heldout", "write_docs",
                  "trust_remote_code", "allow_unsafe_weights"):
         if getattr(args, flag):
             parts.append("--" + flag.replace("_", "-"))
@@ -131,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
     if args.max_length is not None and args.max_length < 1:
         print("code-diffusion eval: error: --max-length must be ≥ 1", file=sys.stderr)
         return 2
+    if args.workspace is not None and args.tasks is None:
+        print("code-diffusion eval: error: --workspace needs --tasks (the holes to fill in "
+              "that project)", file=sys.stderr)
+        return 2
+    if repo_benchmarks(args) or args.workspace is not None:
+        return run_with_context(args)
     benchmarks = selected_benchmarks(args)
     limits = parse_limits(args.limit, benchmarks)
     if benchmarks and not extras.require("code-diffusion eval", "eval"):
@@ -157,3 +189,43 @@ def run(args: argparse.Namespace) -> int:
         report["heldout"] = evaluation.heldout()
     return evaluation.finish(report, json_path=args.json, details_path=args.details,
                              docs_path=args.docs if args.write_docs else None)
+
+
+def run_with_context(args: argparse.Namespace) -> int:
+    """The real-code benchmarks and ``--tasks --workspace``: the context table."""
+    from code_diffusion.engine.context import ContextOptions
+    from code_diffusion.engine.generator import CodeGenerator
+    from code_diffusion.evaluation import context, context_report
+
+    quiet_transformers()
+    model = load_from_args(args)
+    generator = CodeGenerator(model)
+    default = None if args.no_context else ContextOptions()
+    sections = {}
+    details = []
+    named = {name: None for name in repo_benchmarks(args)}
+    if args.tasks is not None:
+        named[str(args.tasks)] = args.tasks
+    for label, path in named.items():
+        if path is None:
+            limit = parse_limits(args.limit, [label]).get(label) or DEFAULT_REPO_LIMIT
+            tasks, indexes = context.repo_tasks(label, limit, args.seed)
+        else:
+            tasks, indexes = context.file_tasks(path, args.workspace)
+        print(f"{label}: {len(tasks)} tasks", file=sys.stderr)
+        sections[label], rows = context_report.run_rows(
+            generator, tasks, indexes, default, ablations=not args.no_ablations,
+            log=lambda message, label=label: print(f"{label}: {message}", file=sys.stderr))
+        details += rows
+    print(context_report.console_table(sections))
+    if args.json is not None:
+        args.json.write_text(json.dumps({"command": command_line(args), "model":
+                                         model.info.to_json(), "sections": sections},
+                                        indent=2) + "\n", encoding="utf-8")
+    if args.details is not None:
+        args.details.write_text("".join(json.dumps(row) + "\n" for row in details),
+                                encoding="utf-8")
+    if args.write_docs:
+        context_report.update_docs(args.docs, context_report.markdown_section(
+            sections, command_line(args), f"{model.info.name} ({model.info.family})"))
+    return 0

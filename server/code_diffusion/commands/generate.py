@@ -12,6 +12,7 @@ from code_diffusion.commands._model_args import (
     load_from_args,
     quiet_transformers,
 )
+from code_diffusion.engine.context import ContextOptions, WorkspaceIndex
 from code_diffusion.engine.errors import InvalidRequestError
 
 DEFAULT_MAX_LENGTH = 48
@@ -30,6 +31,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--end-line", type=int, help="with --end-col: replace a selection")
     parser.add_argument("--end-col", type=int)
     parser.add_argument("--hole", default="auto", choices=("auto", "line", "block", "span"))
+    parser.add_argument("--workspace", type=Path, metavar="DIR",
+                        help="the project folder around --file: its other .py files are "
+                             "context too (nothing outside DIR is read)")
+    parser.add_argument("--no-context", action="store_true",
+                        help="the model alone on the window around the cursor: no drafts, "
+                             "snippets or cache prior from the file")
     sampling = parser.add_argument_group("sampling")
     sampling.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
     sampling.add_argument("--num-samples", type=int, default=3)
@@ -70,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
         result = generator.from_specification(args.spec, language, require_passing=False,
                                               **params)
     else:
+        path, index = _context_of(args)
         result = generator.fill(text, start, end, language=language, specification=args.spec,
-                                hole=args.hole, require_passing=False, **params)
+                                hole=args.hole, require_passing=False, path=path,
+                                workspace=index,
+                                context=None if args.no_context else ContextOptions(),
+                                **params)
     if args.json:
         print(json.dumps([c.to_json() for c in result.candidates], indent=1))
         return 0
@@ -81,13 +92,38 @@ def run(args: argparse.Namespace) -> int:
           f"model {generator.info.name}):")
     for index, candidate in enumerate(result.candidates, 1):
         problems = f" (failed: {'; '.join(candidate.problems)})" if candidate.problems else ""
-        print(f"\n--- candidate {index}: mean confidence {candidate.mean_confidence:.2f}"
-              f"{problems}")
+        origin = candidate.origin.replace("_", " ")
+        source = f" from {candidate.source}" if candidate.source else ""
+        print(f"\n--- candidate {index}: {origin}{source}, mean confidence "
+              f"{candidate.mean_confidence:.2f}{problems}")
         print(candidate.text)
     if not result.passing():
         print("note: no candidate passed the checks (see 'failed' above); try more --steps, "
               "another --temperature, or a larger --max-length", file=sys.stderr)
     return 0
+
+
+def _context_of(args: argparse.Namespace) -> tuple[str, WorkspaceIndex | None]:
+    """The file's name for context assembly and the index of ``--workspace`` (the file
+    itself left out: its text is the buffer)."""
+    if args.workspace is None:
+        return args.file.name, None
+    from code_diffusion.evaluation.repo import load_workspace
+
+    root = args.workspace.resolve()
+    try:
+        path = args.file.resolve().relative_to(root).as_posix()
+    except ValueError:
+        raise InvalidRequestError("workspace", f"--file {args.file} is not inside --workspace "
+                                               f"{args.workspace}") from None
+    try:
+        files = load_workspace(root, exclude={path})
+    except NotADirectoryError as exc:
+        raise InvalidRequestError("workspace", str(exc)) from None
+    index = WorkspaceIndex()
+    for name, text in files.items():
+        index.update(name, text)
+    return path, index
 
 
 def _buffer(args: argparse.Namespace) -> tuple[str, int, int | None, str | None]:

@@ -248,5 +248,6 @@ class Canvas:
         for row in range(self.ids.shape[0]):
             tokens, conf = self._real(row)
             out.append(Candidate(text=self.denoiser.decode(tokens), confidence=tuple(conf),
-                                 forward_passes=self.passes))
+                                 forward_passes=self.passes,
+                                 pieces=tuple(self.denoiser.decode([t]) for t in tokens)))
         return out

@@ -25,6 +25,7 @@ from code_diffusion.engine.context import (
     assemble_context,
 )
 from code_diffusion.engine.context.candidates import (
+    cliff_head,
     collapse,
     distinct_drafts,
     draft_candidate,
@@ -156,19 +157,10 @@ class CodeGenerator:
         found = None
         if context is not None:
             found = self._assemble(text, start, end, path, workspace, context, target)
-            options = self._with_context(options, found, context)
+            options = self._with_context(options, found)
         final = self._run(request, options, on_step, should_stop)
-        trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
-                   for c in final.candidates]
-        passes = final.forward_passes
-        weights = None
-        if found is not None:
-            extra, passes = self._draft_candidates(found, context, request, options, target,
-                                                   (moved, tail), passes)
-            trimmed += extra
-            weights = {"retrieval": context.retrieval_weight, "judge": context.judge_weight,
-                       "bias": context.draft_bias}
-        ranked = collapse(score(trimmed, target, request.use_rewards, weights))
+        ranked, passes = self._rank(final, found, context, request, options, target,
+                                    (moved, tail))
         if require_passing and all(c.problems for c in ranked):
             raise GenerationError(
                 f"no candidate passed the checks ({len(ranked)} generated)",
@@ -177,26 +169,52 @@ class CodeGenerator:
                           forward_passes=passes,
                           elapsed_ms=(time.perf_counter() - began) * 1000, request=request)
 
+    def _rank(self, final: SampleStep, found: Context | None, context: ContextOptions | None,
+              request: GenerationRequest, options: SamplerOptions, target: Hole,
+              around: tuple[str, str]) -> tuple[list[Candidate], int]:
+        """The model's candidates post-processed (cut at the cliff when asked), the drafts
+        added when there is context, all scored, ranked and collapsed; and the passes spent."""
+        moved, tail = around
+        raw = list(final.candidates)
+        if context is not None and context.cliff and target.kind == "line":
+            raw = [cut_at_cliff(c, context.cliff_threshold) for c in raw]
+        trimmed = [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail))
+                   for c in raw]
+        passes = final.forward_passes
+        weights = None
+        if found is not None and context is not None:
+            extra, passes = self._draft_candidates(found, context, request, options, target,
+                                                   around, passes)
+            trimmed += extra
+            weights = {"retrieval": context.retrieval_weight, "judge": context.judge_weight,
+                       "bias": context.draft_bias, "overlap": context.draft_overlap_weight}
+        return collapse(score(trimmed, target, request.use_rewards, weights)), passes
+
     # -- context ---------------------------------------------------------------------------------
     def _assemble(self, text: str, start: int, end: int, path: str | None,
                   workspace: WorkspaceIndex | None, context: ContextOptions,
                   target: Hole) -> Context:
+        """Context assembly; for a model that does not accept a preamble and a prior (see
+        :attr:`ModelAdapter.accepts_preamble`) only the drafts, which it gets ranked by their
+        retrieval evidence (said once in the log)."""
         encode = self.model.token_counter()
+        if not self.model.accepts_preamble:
+            if context.snippet_budget > 0 or context.prior_weight > 0:
+                self._note_once("preamble", "%s does not accept a preamble or a cache prior: "
+                                "it gets drafts ranked by retrieval evidence only",
+                                self.info.name)
+            context = replace(context, snippet_budget=0, prior_weight=0.0)
         return assemble_context(
             text, start, end, path=path, language=target.language,
             index=workspace if context.workspace else None, options=context,
             hole=target.kind if target.kind in ("line", "block") else "auto",
             count_tokens=None if encode is None else (lambda t: len(encode(t))),
-            encode=encode if context.prior_weight > 0 and encode is not None else None)
+            encode=encode if context.prior_weight > 0 else None)
 
-    def _with_context(self, options: SamplerOptions, found: Context,
-                      context: ContextOptions) -> SamplerOptions:
-        """The options with the preamble and the prior, for a model that accepts them."""
+    def _with_context(self, options: SamplerOptions, found: Context) -> SamplerOptions:
+        """The options with the preamble and the prior (empty for a model that does not
+        accept them: assembly made none)."""
         if not self.model.accepts_preamble:
-            if found.preamble or context.prior_weight > 0:
-                self._note_once("preamble", "%s does not accept a preamble or a cache prior: "
-                                "it gets drafts ranked by retrieval evidence only",
-                                self.info.name)
             return options
         return replace(options, preamble=found.preamble, prior=found.prior,
                        prior_weight=found.prior_weight if found.prior is not None else 0.0)
@@ -205,7 +223,8 @@ class CodeGenerator:
                           request: GenerationRequest, options: SamplerOptions, target: Hole,
                           around: tuple[str, str], passes: int) -> tuple[list[Candidate], int]:
         """The offered drafts as candidates (judged by the model where it can), plus the
-        edited best draft with ``context.edit_drafts``; and the passes spent in all.
+        edited best draft with ``context.edit_drafts`` (ranked just above the draft it edits);
+        and the passes spent in all.
         ``around``: the whitespace the prefix lost to the hole (see :func:`heal_prefix`) and
         the auto-closed characters the candidates carry."""
         moved, tail = around
@@ -216,8 +235,8 @@ class CodeGenerator:
         if judging:
             judged = list(self.model.judge(request, options, [moved + t for _, t in pairs]))
             passes += 1
-        made = sorted(((draft_candidate(d, with_closers(t, tail), j), t)
-                       for (d, t), j in zip(pairs, judged, strict=True)),
+        made = sorted(((draft_candidate(d, with_closers(t, tail), j, order), t)
+                       for order, ((d, t), j) in enumerate(zip(pairs, judged, strict=True))),
                       key=lambda pair: draft_rank(pair[0].rewards, {
                           "retrieval": context.retrieval_weight,
                           "judge": context.judge_weight}), reverse=True)
@@ -228,7 +247,7 @@ class CodeGenerator:
             passes += sum(c.forward_passes for c in edited)
             offered += [replace(c, text=with_closers(trim(unheal(c.text, moved), target), tail),
                                 origin="edited_draft", source=best.source,
-                                rewards=dict(best.rewards)) for c in edited]
+                                rewards={**best.rewards, "order": -1.0}) for c in edited]
         return offered, passes
 
     def _note_once(self, key: str, message: str, *args: Any) -> None:
@@ -265,6 +284,17 @@ class CodeGenerator:
                 close()
         raise GenerationError(f"{self.info.name} stopped without a result",
                               ["its sample() ended before the final step"])
+
+
+def cut_at_cliff(candidate: Candidate, threshold: float) -> Candidate:
+    """The candidate up to its confidence cliff (see ``context/candidates.py:cliff_head``),
+    marked with the reward ``cut`` (the characters dropped): the head of a line is not whole
+    code, so the syntax check does not judge it. Unchanged when there is no head to offer."""
+    head = cliff_head(candidate, threshold)
+    if head is None or not head.strip() or head.strip() == candidate.text.strip():
+        return candidate
+    return replace(candidate, text=head,
+                   rewards={**candidate.rewards, "cut": float(len(candidate.text) - len(head))})
 
 
 def heal_prefix(prefix: str) -> tuple[str, str]:

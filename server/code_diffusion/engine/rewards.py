@@ -94,10 +94,11 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
         if not candidate.text.strip():
             problems.append("the model left the hole empty")
         elif use_rewards:
-            rewards.update(_syntax(candidate.text, hole, before, problems))
+            if "cut" not in rewards:  # a line's head (cut at the cliff) is not whole code
+                rewards.update(_syntax(candidate.text, hole, before, problems))
             rewards["suffix_overlap"] = _overlap(candidate.text, hole.suffix)
-        scored.append(replace(candidate, rewards=rewards, score=_rank_score(rewards, weights or {}),
-                              problems=tuple(problems)))
+        scored.append(replace(candidate, rewards=rewards, problems=tuple(problems),
+                              score=_rank_score(rewards, weights or {})))
     scored.sort(key=lambda c: (not c.problems, c.score), reverse=True)
     return scored
 
@@ -124,9 +125,11 @@ def _overlap(text: str, suffix: str) -> float:
 
 
 def _rank_score(rewards: dict[str, float], weights: Mapping[str, float]) -> float:
-    if "retrieval" in rewards:
+    overlap = 1.0
+    if "retrieval" in rewards:  # a draft: a line the code already repeats is no sign against it
         evidence = draft_rank(rewards, weights)
+        overlap = weights.get("overlap", 1.0)
     else:
         evidence = math.log(max(rewards.get("confidence", 0.0), 1e-6))
     return (evidence + 2.0 * rewards.get("syntax", 0.0)
-            - 1.0 * rewards.get("suffix_overlap", 0.0))
+            - overlap * rewards.get("suffix_overlap", 0.0))

@@ -156,6 +156,9 @@ class Candidate:
     """Where it came from: ``denoised`` (the model wrote it), ``draft`` (copied from the file or
     the workspace by context assembly) or ``edited_draft`` (a draft the model re-masked in part
     and denoised again)."""
+    pieces: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """Each committed token's text, in order (as ``confidence``), when the sampler knows it:
+    for cutting a line at the confidence cliff."""
     source: str = ""
     """For a draft or an edited draft, ``path:line`` (1-based) of the place it was copied from
     (``this file:line`` for a document without a path); empty for a denoised candidate."""

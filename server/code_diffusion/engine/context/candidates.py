@@ -38,10 +38,16 @@ def distinct_drafts(drafts: Iterable[Draft], texts: Sequence[str]) -> list[tuple
     return out
 
 
-def draft_candidate(draft: Draft, text: str,
-                    judged: Sequence[float] | None = None) -> Candidate:
-    """The candidate for one draft (``judged``: the model's probability of each token)."""
-    rewards = {"retrieval": float(draft.score)}
+ORDER_STEP = 1e-3
+"""Ranking score a draft loses per place in context assembly's order: among equal evidence,
+assembly's own tie-break (the document's place nearest the hole first) decides."""
+
+
+def draft_candidate(draft: Draft, text: str, judged: Sequence[float] | None = None,
+                    order: int = 0) -> Candidate:
+    """The candidate for one draft (``judged``: the model's probability of each token;
+    ``order``: its place among the drafts assembly found)."""
+    rewards = {"retrieval": float(draft.score), "order": float(order)}
     if judged:
         rewards["likelihood"] = sum(judged) / len(judged)
     return Candidate(text=text, confidence=tuple(judged or ()),
@@ -53,7 +59,7 @@ def draft_rank(rewards: Mapping[str, float], weights: Mapping[str, float]) -> fl
     """A draft's ranking score before the syntax and overlap terms: the retrieval evidence,
     the model's judgement (when there is one) and the draft bias."""
     value = weights.get("retrieval", 1.0) * math.log1p(max(0.0, rewards["retrieval"]))
-    value += weights.get("bias", 0.0)
+    value += weights.get("bias", 0.0) - ORDER_STEP * rewards.get("order", 0.0)
     if "likelihood" in rewards:
         value += weights.get("judge", 0.0) * math.log(max(rewards["likelihood"], 1e-6))
     return value
@@ -70,3 +76,20 @@ def collapse(candidates: Iterable[Candidate]) -> list[Candidate]:
             seen.add(key)
             out.append(candidate)
     return out
+
+
+MIN_HEAD_CHARS = 4
+"""A head shorter than this (stripped) is not worth offering on its own."""
+
+
+def cliff_head(candidate: Candidate, threshold: float) -> str | None:
+    """The candidate's text up to its first token under ``threshold`` (the confidence cliff),
+    or ``None`` when every token is confident, the sampler gave no token texts, or the head
+    is too short to be worth having."""
+    if not candidate.pieces or len(candidate.pieces) != len(candidate.confidence):
+        return None
+    for index, confidence in enumerate(candidate.confidence):
+        if confidence < threshold:
+            head = "".join(candidate.pieces[:index])
+            return head if len(head.strip()) >= MIN_HEAD_CHARS else None
+    return None
