@@ -1,0 +1,190 @@
+"""Context-format training windows are the canvases the engine builds for the same holes, the
+mixture keeps its shares, and the loss is computed at the hole only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from code_diffusion.engine.canvas import build_canvas
+from code_diffusion.engine.context import ContextOptions, assemble_context
+from code_diffusion.engine.generator import CodeGenerator
+from code_diffusion.engine.loading import load_model
+from code_diffusion.engine.options import SamplerOptions
+from code_diffusion.training import windows
+from code_diffusion.training.mixture import MixtureBatches
+from code_diffusion.training.model import build_model
+from code_diffusion.training.objective import MASK_ID, PAD_ID, diffusion_loss
+
+SOURCE = '''import os
+
+
+def read_config(path):
+    with open(path) as handle:
+        text = handle.read()
+    return parse(text)
+
+
+def parse(text):
+    values = {}
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def merge(first, second):
+    merged = dict(first)
+    for key, value in second.items():
+        if key not in merged:
+            merged[key] = value
+    return merged
+
+
+def describe(values):
+    parts = []
+    for key in sorted(values):
+        parts.append(f"{key}: {values[key]}")
+    return ", ".join(parts)
+
+
+def count_keys(values):
+    total = 0
+    for key in values:
+        total += 1
+    return total
+
+
+class Store:
+    def __init__(self, root):
+        self.root = root
+        self.items = {}
+
+    def load(self, name):
+        with open(os.path.join(self.root, name)) as handle:
+            text = handle.read()
+        return parse(text)
+
+    def save(self, name, values):
+        lines = [f"{key}={value}" for key, value in values.items()]
+        with open(os.path.join(self.root, name), "w") as handle:
+            handle.write("\\n".join(lines))
+'''
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return load_model()
+
+
+def _server_canvas(engine, hole: windows.Hole, monkeypatch) -> list[int]:
+    """The first row of the canvas ``CodeGenerator.fill`` builds for the hole, with the preamble
+    of ``assemble_context`` under the default ``ContextOptions``."""
+    generator = CodeGenerator(engine)
+    kind = hole.kind
+    context = assemble_context(hole.document, hole.cursor, hole.cursor, language="python",
+                               options=ContextOptions(), hole=kind)
+    seen = {}
+
+    def stream(request, options):
+        seen["request"], seen["options"] = request, options
+        raise _Captured
+
+    with monkeypatch.context() as patch:
+        patch.setattr(generator.model, "stream", stream)
+        with pytest.raises(_Captured):
+            generator.fill(hole.document, hole.cursor, language="python",
+                           sampler=SamplerOptions(preamble=context.preamble))
+    template = build_canvas(engine.denoiser, seen["request"], seen["options"])
+    return template.rows([0]).ids[0].tolist()
+
+
+def _holes(rng) -> list[windows.Hole]:
+    spans = windows._line_spans(SOURCE)
+    found = [windows.line_hole(SOURCE, spans, rng) for _ in range(6)]
+    found += [windows.rest_of_line_hole(SOURCE, spans, rng) for _ in range(4)]
+    found += [windows.block_hole(SOURCE, spans, rng) for _ in range(4)]
+    return [h for h in found if h is not None]
+
+
+def test_a_training_window_is_the_canvas_the_engine_builds_for_the_hole(engine, monkeypatch):
+    denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer,
+                                          engine.denoiser.max_context)
+    rng = np.random.default_rng(3)
+    kinds, snippets = Counter(), 0
+    for hole in _holes(rng):
+        window = windows.window_for(denoiser, hole, rng)
+        if window is None:  # the truth is longer than the canvas
+            continue
+        kinds[hole.kind] += 1
+        snippets += window.has_snippet
+        assert window.ids == _server_canvas(engine, hole, monkeypatch), hole
+        text = engine.denoiser.decode([t for t in window.target if t != PAD_ID])
+        assert text.strip() == hole.truth.strip()
+        assert hole.document[: hole.cursor].rstrip() + text == (
+            hole.document[: hole.cursor] + hole.truth)
+    assert kinds["line"] >= 3 and kinds["block"] >= 1 and snippets >= 1
+
+
+def test_a_draft_window_shows_part_of_a_retrieved_draft_and_targets_the_truth(engine):
+    denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer, 256)
+    rng = np.random.default_rng(0)
+    found = [windows.context_window(denoiser, SOURCE, "draft", rng) for _ in range(10)]
+    found = [w for w in found if w is not None]
+    assert found
+    for window in found:
+        shown = [t for t in window.slots if t != MASK_ID]
+        assert shown and MASK_ID in window.slots
+        assert all(window.loss_mask()[len(window.left) : len(window.left) + len(window.slots)])
+
+
+def _maker(engine, shares=None):
+    files = [SOURCE, SOURCE.replace("values", "entries"), SOURCE.replace("handle", "stream")]
+    tokens = np.random.default_rng(0).integers(4, 4000, 20_000).astype(np.uint16)
+    return MixtureBatches(files, tokens, engine.denoiser.tokenizer, 256, 16, shares)
+
+
+def test_the_mixture_keeps_its_shares(engine):
+    maker = _maker(engine)
+    rng = np.random.default_rng(1)
+    for _ in range(25):
+        maker.batch(rng)
+    total = sum(maker.counts.values())
+    expected = {**windows.HOLE_SHARES, "plain": 1 - sum(windows.HOLE_SHARES.values())}
+    for kind, share in expected.items():
+        assert abs(maker.counts[kind] / total - share) < 0.06, (kind, maker.counts)
+
+
+def test_the_loss_is_computed_at_the_hole_and_not_at_the_preamble(engine):
+    maker = _maker(engine, shares={"line": 1.0})
+    batch = maker.batch(np.random.default_rng(2))
+    denoiser = engine.denoiser
+    for row in range(batch.input_ids.shape[0]):
+        where = batch.masked[row].nonzero().squeeze(-1)
+        first, last = int(where.min()), int(where.max())
+        assert int(where.numel()) == last - first + 1  # one contiguous hole
+        assert (batch.input_ids[row, first : last + 1] == MASK_ID).all()
+        assert not batch.masked[row, :first].any() and not batch.attention[row, last + 1 :][
+            batch.input_ids[row, last + 1 :] == MASK_ID].any()
+        assert batch.targets[row, last] == PAD_ID or last - first + 1 <= 28
+        assert MASK_ID not in batch.input_ids[row, :first].tolist()
+    assert any("# " in denoiser.decode(batch.input_ids[r, :64].tolist())
+               for r in range(batch.input_ids.shape[0]))
+    model = build_model(4096, "tiny", max_positions=512)
+    loss, _ = diffusion_loss(model, batch)
+    model.zero_grad()
+    loss.backward()
+    grads = model.model.embeddings.tok_embeddings.weight.grad
+    assert grads is not None and torch.isfinite(loss)
+    # Changing a preamble token's target changes nothing: it is not a loss position.
+    changed = replace(batch, targets=batch.targets.clone())
+    changed.targets[~batch.masked] = 5
+    assert torch.isclose(diffusion_loss(model, changed)[0], loss)
