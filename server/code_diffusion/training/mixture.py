@@ -38,7 +38,7 @@ class MixtureBatches:
                  batch_size: int, shares: dict[str, float] | None = None) -> None:
         self.texts, self.tokens = texts, tokens
         self.seq_len, self.batch_size = seq_len, batch_size
-        self.shares = shares or windows.HOLE_SHARES
+        self.shares = windows.HOLE_SHARES if shares is None else shares
         self.denoiser = windows.tokenizer_denoiser(tokenizer, seq_len)
         self.counts: Counter[str] = Counter()
 
