@@ -35,10 +35,12 @@ class MixtureBatches:
     """Makes batches of the mixture from a list of document texts and a token stream."""
 
     def __init__(self, texts: list[str], tokens: np.ndarray, tokenizer, seq_len: int,
-                 batch_size: int, shares: dict[str, float] | None = None) -> None:
+                 batch_size: int, shares: dict[str, float] | None = None,
+                 ladder: float = windows.LADDER_SHARE) -> None:
         self.texts, self.tokens = texts, tokens
         self.seq_len, self.batch_size = seq_len, batch_size
         self.shares = windows.HOLE_SHARES if shares is None else shares
+        self.ladder = ladder
         self.denoiser = windows.tokenizer_denoiser(tokenizer, seq_len)
         self.counts: Counter[str] = Counter()
 
@@ -46,7 +48,7 @@ class MixtureBatches:
         """A window of ``kind`` from a random document (redrawn until one fits)."""
         while True:
             text = self.texts[int(rng.integers(len(self.texts)))]
-            found = windows.context_window(self.denoiser, text, kind, rng)
+            found = windows.context_window(self.denoiser, text, kind, rng, ladder=self.ladder)
             if found is not None and len(found.ids) <= self.seq_len:
                 return found
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -94,7 +96,7 @@ def held_out_windows(run: Path, seq_len: int, rows: int = 64) -> list[Batch]:
     """Fixed context-format windows of the held-out files (the mixture without plain rows)."""
     texts = [r["text"] for r in data.read_texts(run, "valid")]
     maker = MixtureBatches(texts, np.zeros(0, np.uint16), load_tokenizer(run), seq_len, 16,
-                           shares=_without_plain(windows.HOLE_SHARES))
+                           shares=_without_plain(windows.HOLE_SHARES), ladder=0.0)
     rng = np.random.default_rng(4321)
     return [maker.batch(rng) for _ in range(rows // 16)]
 
@@ -116,6 +118,10 @@ def batch_ce(model, batches: list[Batch], bf16: bool = False) -> float:
         total, count = total + float(ce) * n, count + n
     model.train()
     return round(total / max(1, count), 4)
+
+
+def _stop(signum, frame) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
 
 
 def _autocast(enabled: bool):
@@ -217,6 +223,18 @@ class Trainer:
             f.write(json.dumps(entry) + "\n")
 
     def train(self) -> None:
+        """Train until ``total_steps`` or the wall-time budget; SIGTERM stops it cleanly (the
+        checkpoint is saved, as on any exit)."""
+        if threading.current_thread() is not threading.main_thread():
+            self._train()
+            return
+        previous = signal.signal(signal.SIGTERM, _stop)
+        try:
+            self._train()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _train(self) -> None:
         cfg, masking = self.cfg, MaskingConfig(seq_len=self.cfg.seq_len)
         deadline = time.monotonic() + cfg.minutes * 60
         next_save = time.monotonic() + cfg.checkpoint_minutes * 60

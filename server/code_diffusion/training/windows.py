@@ -28,6 +28,11 @@ from code_diffusion.training.objective import BOS_ID, EOS_ID, MASK_ID, PAD_ID
 HOLE_SHARES = {"line": 0.40, "rest_of_line": 0.12, "block": 0.13, "draft": 0.10}
 """Shares of context-format windows among all windows; the rest (``1 - sum``) are plain span
 and uniform masking of the token stream (see ``objective.make_batch``)."""
+LADDER_SHARE = 0.25
+"""Share of context windows laid out as a shorter row of the sampler's ladder: the hole's tail
+is pre-filled with visible ``[PAD]`` as ``CanvasTemplate.rows`` fills it for rows after the
+first (only when the true text fits the shorter canvas)."""
+LADDER_ROWS = 8
 SNIPPET_TRIES = 8
 """Line holes: lines tried until one has a snippet in its preamble (the last try is kept)."""
 
@@ -47,6 +52,8 @@ class Window:
     """``draft`` windows: the loss is also computed at the draft tokens left visible (the
     model learns to judge and correct a draft, not only to fill masks)."""
     has_snippet: bool = False
+    row: int = 0
+    """The sampler's row this window is laid out as (``CanvasTemplate.rows([row])``)."""
 
     @property
     def ids(self) -> list[int]:
@@ -57,7 +64,8 @@ class Window:
         return self.left + self.target + self.right
 
     def loss_mask(self) -> list[bool]:
-        hole = [self.loss_at_visible or s == MASK_ID for s in self.slots]
+        """The hole's ``[MASK]`` slots (all its slots but pre-filled ``[PAD]`` for a draft)."""
+        hole = [s == MASK_ID or (self.loss_at_visible and s != PAD_ID) for s in self.slots]
         return [False] * len(self.left) + hole + [False] * len(self.right)
 
 
@@ -96,7 +104,7 @@ def canvas_for(denoiser: Denoiser, hole: Hole, options: ContextOptions | None = 
                                options=options or ContextOptions(),
                                hole=kind if kind in ("line", "block") else "auto")
     prefix, moved = heal_prefix(hole.document[: hole.cursor])
-    request = GenerationRequest(language=language,
+    request = GenerationRequest(language=language, num_samples=LADDER_ROWS,
                                 partial_code=PartialCode(prefix, hole.document[hole.cursor :]))
     opts = SamplerOptions(kind=kind, span_chars=0,
                           healed_break=kind == "line" and "\n" in moved,
@@ -105,9 +113,10 @@ def canvas_for(denoiser: Denoiser, hole: Hole, options: ContextOptions | None = 
 
 
 def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
-               draft: bool = False, options: ContextOptions | None = None) -> Window | None:
+               draft: bool = False, options: ContextOptions | None = None,
+               ladder: float = LADDER_SHARE) -> Window | None:
     """The training window of ``hole`` (``None`` when its text does not fit the canvas, or a
-    ``draft`` window finds no draft)."""
+    ``draft`` window finds no draft); with probability ``ladder`` a shorter row."""
     template, opts, context, moved = canvas_for(denoiser, hole, options)
     layout = template.layout
     n = layout.lengths[0]
@@ -115,7 +124,11 @@ def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
     if not truth or len(truth) > n:
         return None
     target = truth + [PAD_ID] * (n - len(truth))
-    slots = [MASK_ID] * n
+    length = n
+    if ladder and rng.random() < ladder:
+        length = layout.lengths[int(rng.integers(1, len(layout.lengths)))]
+        length = length if length >= len(truth) else n
+    slots = [MASK_ID] * length + [PAD_ID] * (n - length)
     kind = "block" if opts.kind == "block" else "line"
     if draft:
         if not context.drafts:
@@ -124,10 +137,11 @@ def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
         best = max(context.drafts, key=lambda d: d.score)
         shown = denoiser.encode(moved + best.text)[:n]
         keep = rng.random(len(shown)) >= rng.uniform(0.2, 0.7)
-        slots = [t if k else MASK_ID for t, k in zip(shown, keep, strict=True)]
-        slots += [MASK_ID] * (n - len(slots))
+        shown = [t if k else MASK_ID for t, k in zip(shown, keep, strict=True)][:length]
+        slots = shown + slots[len(shown) :]
     return Window(kind, list(layout.left), slots, target, list(layout.right),
-                  loss_at_visible=draft, has_snippet=bool(context.snippets))
+                  loss_at_visible=draft, has_snippet=bool(context.snippets),
+                  row=layout.lengths.index(length))
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -200,21 +214,22 @@ def pick_kind(rng: np.random.Generator, shares: dict[str, float] = HOLE_SHARES) 
 
 
 def context_window(denoiser: Denoiser, text: str, kind: str, rng: np.random.Generator,
-                   options: ContextOptions | None = None) -> Window | None:
+                   options: ContextOptions | None = None,
+                   ladder: float = LADDER_SHARE) -> Window | None:
     """A window of ``kind`` (not ``plain``) from one document, or ``None`` if it has none."""
     spans = _line_spans(text)
     if len(spans) < 3:
         return None
     if kind == "block":
         hole = block_hole(text, spans, rng)
-        return window_for(denoiser, hole, rng, options=options) if hole else None
+        return window_for(denoiser, hole, rng, options=options, ladder=ladder) if hole else None
     if kind == "rest_of_line":
         hole = rest_of_line_hole(text, spans, rng)
-        return window_for(denoiser, hole, rng, options=options) if hole else None
+        return window_for(denoiser, hole, rng, options=options, ladder=ladder) if hole else None
     found = None
     for _ in range(SNIPPET_TRIES):
         window = window_for(denoiser, line_hole(text, spans, rng), rng, draft=kind == "draft",
-                            options=options)
+                            options=options, ladder=ladder)
         if window is not None:
             found = window
             if window.has_snippet or kind == "draft":
