@@ -58,3 +58,41 @@ def test_learning_rate_warms_up_then_decays_to_the_floor():
     cfg = TrainConfig(lr=1e-3, warmup_steps=10, total_steps=110, min_lr_ratio=0.1)
     assert lr_at(0, cfg) == 1e-4 and lr_at(9, cfg) == 1e-3
     assert lr_at(110, cfg) == 1e-4 and lr_at(60, cfg) < lr_at(20, cfg)
+
+
+def test_a_context_run_warm_starts_resumes_and_exports_its_window(tmp_path):
+    """A fresh run with --init-from starts from that model's weights; the context-format run
+    resumes from its checkpoint and its export records the training length as max_context."""
+    import torch
+    from safetensors.torch import load_file
+
+    from code_diffusion.engine.loading import load_model
+
+    first = _tiny_run(tmp_path)
+    Trainer(TrainConfig(run_dir=str(first), size="tiny", seq_len=64, batch_size=2,
+                        total_steps=1, threads=1, bf16=False)).train()
+    start = tmp_path / "start"
+    export(first, start)
+    (tmp_path / "second").mkdir()
+    run = _tiny_run(tmp_path / "second")
+    body = "".join(f"def f{i}(x):\n    y = x + {i}\n    return y * 2\n\n" for i in range(40))
+    for split in ("train", "valid"):
+        (run / f"texts-{split}.jsonl").write_text(
+            json.dumps({"source": "t", "relpath": "a.py", "text": body}) + "\n")
+    config = dict(run_dir=str(run), size="tiny", seq_len=128, batch_size=4, total_steps=2,
+                  warmup_steps=1, eval_every=2, threads=1, bf16=False, windows="context",
+                  init_from=str(start))
+    warm = Trainer(TrainConfig(**config, minutes=0.0))
+    shipped = load_file(str(start / "model.safetensors"))
+    ours = warm.model.state_dict()
+    for key in ("model.embeddings.tok_embeddings.weight", "model.layers.1.mlp.Wo.weight"):
+        assert torch.allclose(ours[key], shipped[key].float())
+    warm.train()
+    resumed = Trainer(TrainConfig(**config, minutes=5))
+    assert resumed.step == 0 and resumed.context_valid
+    resumed.train()
+    assert resumed.step == 2
+    entries = clean_log(run / "log.jsonl")
+    assert entries[0]["step"] == 0 and "val_ctx_ce" in entries[-1]
+    meta = export(run, tmp_path / "model")
+    assert meta["max_context"] == 128 and load_model(tmp_path / "model").info.max_context == 128

@@ -46,6 +46,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--docs", action="store_true",
                         help="with --export: also write docs/corpus-files.tsv and the training "
                              "curve docs/images/training-curve.png")
+    parser.add_argument("--warmup-steps", type=int, default=200)
+    parser.add_argument("--eval-every", type=int, default=100,
+                        help="held-out figures every this many steps")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--seq-len", type=int, default=256,
+                        help="training window length in tokens (at most 512; the export "
+                             "records it as the model's max_context)")
+    parser.add_argument("--muon", action="store_true",
+                        help="Muon for the encoder matrices, AdamW for the rest")
+    parser.add_argument("--windows", choices=("stream", "context"), default="stream",
+                        help="stream: random windows of the token stream; context: the "
+                             "editor's mixture (holes laid out by the engine's canvas)")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="warm-start a fresh run from this model directory (e.g. the "
+                             "package's models/embedded); its tokenizer is kept")
     parser.add_argument("--no-bf16", action="store_true",
                         help="train in float32 even where the CPU has bfloat16")
 
@@ -61,13 +76,20 @@ def run(args: argparse.Namespace) -> int:
 
         corpus.write_docs(Path("docs/corpus-files.tsv"), export.EMBEDDED_DIR / "tokenizer.json")
         return 0
+    tokenizer = args.init_from / "tokenizer.json" if args.init_from else None
     if args.prepare_only:
-        data.build(args.run_dir, 4096)
+        data.build(args.run_dir, 4096, tokenizer_file=tokenizer)
         return 0
+    if args.init_from and not (args.run_dir / "train.bin").exists():
+        data.build(args.run_dir, 4096, tokenizer_file=tokenizer)
     if not args.export_only:
         cfg = TrainConfig(run_dir=str(args.run_dir), size=args.size, minutes=args.minutes,
                           total_steps=args.total_steps, batch_size=args.batch_size,
-                          lr=args.lr, threads=args.threads, bf16=not args.no_bf16)
+                          lr=args.lr, threads=args.threads, bf16=not args.no_bf16,
+                          warmup_steps=args.warmup_steps, eval_every=args.eval_every,
+                          checkpoint_minutes=args.checkpoint_minutes,
+                          seq_len=args.seq_len, muon=args.muon, windows=args.windows,
+                          init_from=str(args.init_from or ""))
         Trainer(cfg).train()
     if args.export or args.export_only:
         if not (args.run_dir / "checkpoint.pt").exists():

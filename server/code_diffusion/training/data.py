@@ -19,8 +19,13 @@ from code_diffusion.training.tokenizer import BOS, EOS, train_tokenizer
 TOKENIZER_FILE = "tokenizer.json"
 
 
-def build(out_dir: Path, vocab_size: int, log=print) -> dict[str, int]:
+def build(out_dir: Path, vocab_size: int, log=print,
+          tokenizer_file: Path | None = None) -> dict[str, int]:
     """Collect the corpus, train the tokenizer and write the token arrays into ``out_dir``.
+
+    ``tokenizer_file``: use this tokenizer instead of training one (a warm start from the
+    shipped model must keep its tokenizer). Also writes ``texts-<split>.jsonl`` (source,
+    relpath and text of every file), which the context-format windows are cut from.
 
     Deterministic: the same machine state gives the same files, tokenizer and arrays. Downloads
     the pinned corpus projects first if they are not in the cache yet.
@@ -31,8 +36,13 @@ def build(out_dir: Path, vocab_size: int, log=print) -> dict[str, int]:
     corpus.write_manifest(files, skipped, out_dir / "manifest.json")
     log(f"corpus: {len(files)} files, {sum(f.chars for f in files):,} characters")
     train_files = [f for f in files if f.split == "train"]
-    tokenizer = train_tokenizer((corpus.read_text(f) for f in train_files), vocab_size)
+    if tokenizer_file is not None:
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    else:
+        tokenizer = train_tokenizer((corpus.read_text(f) for f in train_files), vocab_size)
     tokenizer.save(str(out_dir / TOKENIZER_FILE))
+    for split in ("train", "valid"):
+        write_texts([f for f in files if f.split == split], out_dir / f"texts-{split}.jsonl")
     stats = {}
     for split in ("train", "valid"):
         chosen = [f for f in files if f.split == split]
@@ -42,6 +52,24 @@ def build(out_dir: Path, vocab_size: int, log=print) -> dict[str, int]:
     (out_dir / "data_stats.json").write_text(json.dumps(stats, indent=1))
     log(f"tokens: {stats}")
     return stats
+
+
+def write_texts(files: list[corpus.SourceFile], path: Path) -> None:
+    """One JSON line per file: ``{"source", "relpath", "text"}``, in manifest order."""
+    with path.open("w", encoding="utf-8") as out:
+        for f in files:
+            record = {"source": f.source, "relpath": f.relpath, "text": corpus.read_text(f)}
+            out.write(json.dumps(record) + "\n")
+
+
+def read_texts(run_dir: Path, split: str) -> list[dict]:
+    """The records :func:`write_texts` wrote for ``split``."""
+    path = run_dir / f"texts-{split}.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; build the run's data first "
+                                f"(code-diffusion train --prepare-only --run-dir {run_dir})")
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def _encode_split(tokenizer: Tokenizer, files: list[corpus.SourceFile], path: Path) -> int:

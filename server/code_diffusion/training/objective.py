@@ -50,6 +50,9 @@ class Batch:
     """(B, L) original tokens (PAD inside padded spans)."""
     weights: torch.Tensor
     """(B,) the 1/t weight of each row."""
+    attention: torch.Tensor | None = None
+    """(B, L) bool: real tokens (False: padding after a window shorter than L); ``None``: all
+    rows are full."""
 
 
 def draw_t(rng: np.random.Generator, n: int, cfg: MaskingConfig) -> np.ndarray:
@@ -94,20 +97,25 @@ def _window(tokens: np.ndarray, length: int, rng: np.random.Generator) -> np.nda
 
 
 def masked_logits(model: torch.nn.Module, input_ids: torch.Tensor,
-                  masked: torch.Tensor) -> torch.Tensor:
+                  masked: torch.Tensor, attention: torch.Tensor | None = None) -> torch.Tensor:
     """Logits at the masked positions only, ``(N, V)``, with [MASK] never predicted.
 
     The masked-LM adapter applies the model's head only where needed when the architecture
-    allows it (which saves most of the vocabulary projection).
+    allows it (which saves most of the vocabulary projection). With ``attention`` (rows of
+    different lengths padded to one tensor) the encoder does not attend to the padding.
     """
-    logits = head_logits(model, input_ids, masked)
+    if attention is None:
+        logits = head_logits(model, input_ids, masked)
+    else:
+        hidden = model.model(input_ids=input_ids, attention_mask=attention.long())
+        logits = model.decoder(model.head(hidden.last_hidden_state[masked]))
     logits[:, MASK_ID] = float("-inf")
     return logits
 
 
 def diffusion_loss(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (weighted loss for the gradient, plain mean CE over masked tokens for logging)."""
-    logits = masked_logits(model, batch.input_ids, batch.masked)
+    logits = masked_logits(model, batch.input_ids, batch.masked, batch.attention)
     ce = torch.nn.functional.cross_entropy(logits.float(), batch.targets[batch.masked],
                                            reduction="none")
     row_weight = batch.weights[:, None].expand_as(batch.masked)[batch.masked]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,9 +22,11 @@ import torch
 from tqdm import tqdm
 
 from code_diffusion.measure import native_bf16
-from code_diffusion.training import data
+from code_diffusion.training import data, windows
+from code_diffusion.training.mixture import MixtureBatches, background_batches, load_tokenizer
 from code_diffusion.training.model import build_model
-from code_diffusion.training.objective import MaskingConfig, diffusion_loss, make_batch
+from code_diffusion.training.objective import Batch, MaskingConfig, diffusion_loss, make_batch
+from code_diffusion.training.optim import OptimizerConfig, build_optimizer
 
 EVAL_RATES = (0.1, 0.5, 0.9)
 
@@ -48,6 +52,17 @@ class TrainConfig:
     bf16: bool = True
     """bfloat16 autocast for the forward pass (about 1.5x faster on CPUs with AVX512-BF16;
     weights and optimiser state stay float32)."""
+    muon: bool = False
+    """Muon for the encoder's matrices and AdamW for the rest (``optim.build_optimizer``);
+    False: AdamW for every parameter (the recipe of the shipped model)."""
+    windows: str = "stream"
+    """``stream``: windows cut at random from the token stream (``objective.make_batch``).
+    ``context``: the editor's mixture (``mixture``, ``windows``), made by a worker process."""
+    init_from: str = ""
+    """A model directory (``config.json`` + ``model.safetensors``) whose weights start a fresh
+    run (a warm start); ignored when the run resumes from its checkpoint."""
+    eval_seq_len: int = 256
+    """Length of the held-out windows (256: the figures of the shipped model's card)."""
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -75,6 +90,38 @@ def held_out_loss(model, tokens: np.ndarray, seq_len: int, rates=EVAL_RATES,
         result[f"val_ce_t{rate}"] = round(float(ce), 4)
     model.train()
     return result
+
+
+def held_out_windows(run: Path, seq_len: int, rows: int = 64) -> list[Batch]:
+    """Fixed context-format windows of the held-out files (the mixture without plain rows)."""
+    texts = [r["text"] for r in data.read_texts(run, "valid")]
+    maker = MixtureBatches(texts, np.zeros(0, np.uint16), load_tokenizer(run), seq_len, 16,
+                           shares=_without_plain(windows.HOLE_SHARES), ladder=0.0)
+    rng = np.random.default_rng(4321)
+    return [maker.batch(rng) for _ in range(rows // 16)]
+
+
+def _without_plain(shares: dict[str, float]) -> dict[str, float]:
+    total = sum(shares.values())
+    return {k: v / total for k, v in shares.items()}
+
+
+@torch.no_grad()
+def batch_ce(model, batches: list[Batch], bf16: bool = False) -> float:
+    """Mean CE over the loss positions of ``batches``."""
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        with _autocast(bf16):
+            _, ce = diffusion_loss(model, batch)
+        n = int(batch.masked.sum())
+        total, count = total + float(ce) * n, count + n
+    model.train()
+    return round(total / max(1, count), 4)
+
+
+def _stop(signum, frame) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
 
 
 def _autocast(enabled: bool):
@@ -106,26 +153,62 @@ class Trainer:
         self.valid_tokens = data.load_tokens(self.run, "valid")
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg.vocab_size, cfg.size, max_positions=512)
+        self.opt = self._optimizer()
+        self.bf16 = cfg.bf16 and native_bf16()
+        self.step, self.tokens_seen, self.rng = 0, 0, np.random.default_rng(cfg.seed)
+        if not self._resume() and cfg.init_from:
+            self._warm_start(Path(cfg.init_from))
+        self.context_valid = (held_out_windows(self.run, cfg.seq_len)
+                              if cfg.windows == "context" else None)
+
+    def _optimizer(self):
+        cfg = self.cfg
+        if cfg.muon:
+            return build_optimizer(self.model, OptimizerConfig(lr=cfg.lr,
+                                                               weight_decay=cfg.weight_decay))
         decay = [p for n, p in self.model.named_parameters() if p.ndim >= 2]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim < 2]
-        self.opt = torch.optim.AdamW(
+        return torch.optim.AdamW(
             [{"params": decay, "weight_decay": cfg.weight_decay},
              {"params": no_decay, "weight_decay": 0.0}],
             lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8)
-        self.bf16 = cfg.bf16 and native_bf16()
-        self.step, self.tokens_seen, self.rng = 0, 0, np.random.default_rng(cfg.seed)
-        self._resume()
 
-    def _resume(self) -> None:
+    def _warm_start(self, directory: Path) -> None:
+        from safetensors.torch import load_file
+
+        weights = directory / "model.safetensors"
+        if not weights.exists():
+            raise FileNotFoundError(f"no model.safetensors in {directory}; give --init-from "
+                                    "a model directory (e.g. the package's models/embedded)")
+        state = {k: v.float() for k, v in load_file(str(weights)).items()}
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        # The tied output layer is saved once (as the embedding), so it may be "missing".
+        missing = [k for k in missing if k != "decoder.weight"]
+        if missing or unexpected:
+            raise ValueError(f"{directory} does not fit a {self.cfg.size!r} model: missing "
+                             f"{missing[:5]}, unexpected {unexpected[:5]}; pick the same --size")
+        self.log(f"warm start from {directory}")
+
+    def _resume(self) -> bool:
         path = self.run / "checkpoint.pt"
         if not path.exists():
-            return
+            return False
         state = torch.load(path, map_location="cpu", weights_only=False)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
         self.rng.bit_generator.state = state["rng"]
         self.log(f"resumed at step {self.step} ({self.tokens_seen:,} tokens)")
+        return True
+
+    def evaluate(self) -> dict[str, float]:
+        """Held-out CE on the standard windows and, with context windows, on fixed held-out
+        context-format windows (``val_ctx_ce``)."""
+        result = held_out_loss(self.model, self.valid_tokens, self.cfg.eval_seq_len,
+                               bf16=self.bf16)
+        if self.context_valid is not None:
+            result["val_ctx_ce"] = batch_ce(self.model, self.context_valid, self.bf16)
+        return result
 
     def save(self) -> None:
         state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
@@ -140,17 +223,37 @@ class Trainer:
             f.write(json.dumps(entry) + "\n")
 
     def train(self) -> None:
+        """Train until ``total_steps`` or the wall-time budget; SIGTERM stops it cleanly (the
+        checkpoint is saved, as on any exit)."""
+        if threading.current_thread() is not threading.main_thread():
+            self._train()
+            return
+        previous = signal.signal(signal.SIGTERM, _stop)
+        try:
+            self._train()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _train(self) -> None:
         cfg, masking = self.cfg, MaskingConfig(seq_len=self.cfg.seq_len)
         deadline = time.monotonic() + cfg.minutes * 60
         next_save = time.monotonic() + cfg.checkpoint_minutes * 60
         bar = tqdm(total=cfg.total_steps, initial=self.step, dynamic_ncols=True, mininterval=5)
         self.model.train()
         window_start, window_tokens = time.monotonic(), 0
+        if self.step == 0 and cfg.init_from:
+            start = {"step": 0, "tokens": 0, **self.evaluate()}  # the warm start's own figures
+            self.log(json.dumps(start))
+            self._record(start)
+        batches = (background_batches(self.run, cfg.seq_len, cfg.batch_size,
+                                      cfg.seed * 1_000_003 + self.step)
+                   if cfg.windows == "context" else None)
         try:
             while self.step < cfg.total_steps and time.monotonic() < deadline:
                 for group in self.opt.param_groups:
                     group["lr"] = lr_at(self.step, cfg)
-                batch = make_batch(self.train_tokens, cfg.batch_size, self.rng, masking)
+                batch = (next(batches) if batches is not None
+                         else make_batch(self.train_tokens, cfg.batch_size, self.rng, masking))
                 with _autocast(self.bf16):
                     loss, ce = diffusion_loss(self.model, batch)
                 self.opt.zero_grad(set_to_none=True)
@@ -168,8 +271,7 @@ class Trainer:
                 entry = {"step": self.step, "tokens": self.tokens_seen, "loss": loss_value,
                          "ce": float(ce), "lr": lr_at(self.step - 1, cfg), "tok_s": round(rate)}
                 if self.step % cfg.eval_every == 0:
-                    entry.update(held_out_loss(self.model, self.valid_tokens, cfg.seq_len,
-                                               bf16=self.bf16))
+                    entry.update(self.evaluate())
                     window_start, window_tokens = time.monotonic(), 0
                     self.log(json.dumps(entry))
                 self._record(entry)

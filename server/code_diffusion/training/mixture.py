@@ -1,0 +1,108 @@
+"""Batches of the context-format mixture, made by a background worker process.
+
+Each row is drawn by :func:`windows.pick_kind`: a context-format window (line, rest-of-line,
+block or draft hole, laid out by the engine's canvas) cut from a random training file, or a
+plain span / uniform masking row of the token stream (``objective.make_batch``). Rows shorter
+than the sequence length are padded with ``[PAD]`` and left out of attention. Making a window
+is pure Python (context assembly, tokenising), so a ``DataLoader`` worker builds batches while
+the main process trains.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from code_diffusion.training import data, windows
+from code_diffusion.training.objective import PAD_ID, Batch, MaskingConfig, make_batch
+
+T_MIN = 0.02
+
+
+def load_tokenizer(run_dir: Path):
+    """The run's tokenizer as the engine uses it (a transformers fast tokenizer)."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_file=str(run_dir / data.TOKENIZER_FILE),
+                                   pad_token="[PAD]", mask_token="[MASK]",
+                                   bos_token="[BOS]", eos_token="[EOS]")
+
+
+class MixtureBatches:
+    """Makes batches of the mixture from a list of document texts and a token stream."""
+
+    def __init__(self, texts: list[str], tokens: np.ndarray, tokenizer, seq_len: int,
+                 batch_size: int, shares: dict[str, float] | None = None,
+                 ladder: float = windows.LADDER_SHARE) -> None:
+        self.texts, self.tokens = texts, tokens
+        self.seq_len, self.batch_size = seq_len, batch_size
+        self.shares = windows.HOLE_SHARES if shares is None else shares
+        self.ladder = ladder
+        self.denoiser = windows.tokenizer_denoiser(tokenizer, seq_len)
+        self.counts: Counter[str] = Counter()
+
+    def window(self, kind: str, rng: np.random.Generator) -> windows.Window:
+        """A window of ``kind`` from a random document (redrawn until one fits)."""
+        while True:
+            text = self.texts[int(rng.integers(len(self.texts)))]
+            found = windows.context_window(self.denoiser, text, kind, rng, ladder=self.ladder)
+            if found is not None and len(found.ids) <= self.seq_len:
+                return found
+
+    def batch(self, rng: np.random.Generator) -> Batch:
+        kinds = [windows.pick_kind(rng, self.shares) for _ in range(self.batch_size)]
+        self.counts.update(kinds)
+        plain = sum(k == "plain" for k in kinds)
+        length = self.seq_len
+        ids = np.full((self.batch_size, length), PAD_ID, dtype=np.int64)
+        target = np.full_like(ids, PAD_ID)
+        masked = np.zeros(ids.shape, dtype=bool)
+        attention = np.zeros(ids.shape, dtype=bool)
+        weights = np.ones(self.batch_size, dtype=np.float32)
+        if plain:
+            stream = make_batch(self.tokens, plain, rng, MaskingConfig(seq_len=length))
+            ids[:plain], target[:plain] = stream.input_ids.numpy(), stream.targets.numpy()
+            masked[:plain], attention[:plain] = stream.masked.numpy(), True
+            weights[:plain] = stream.weights.numpy()
+        for row, kind in enumerate(k for k in kinds if k != "plain"):
+            row += plain
+            w = self.window(kind, rng)
+            size = len(w.ids)
+            ids[row, :size], target[row, :size] = w.ids, w.targets
+            masked[row, :size], attention[row, :size] = w.loss_mask(), True
+            # 1/t with t the masked share of the window: each row weighs its mean CE.
+            weights[row] = 1.0 / max(T_MIN, masked[row].sum() / length)
+        return Batch(torch.from_numpy(ids), torch.from_numpy(masked), torch.from_numpy(target),
+                     torch.from_numpy(weights), torch.from_numpy(attention))
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    def __init__(self, run_dir: Path, seq_len: int, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.run_dir, self.seq_len, self.batch_size, self.seed = run_dir, seq_len, batch_size, seed
+
+    def __iter__(self):
+        torch.set_num_threads(1)
+        texts = [r["text"] for r in data.read_texts(self.run_dir, "train")]
+        tokens = data.load_tokens(self.run_dir, "train")
+        maker = MixtureBatches(texts, tokens, load_tokenizer(self.run_dir), self.seq_len,
+                               self.batch_size)
+        rng = np.random.default_rng(self.seed)
+        while True:
+            b = maker.batch(rng)
+            yield b.input_ids, b.masked, b.targets, b.weights, b.attention
+
+
+def background_batches(run_dir: Path, seq_len: int, batch_size: int, seed: int):
+    """An endless iterator of mixture :class:`Batch` es made by one worker process.
+
+    ``seed`` should change on every resume (the worker's random state is not checkpointed):
+    the trainer passes its step."""
+    loader = torch.utils.data.DataLoader(_Stream(run_dir, seq_len, batch_size, seed),
+                                         batch_size=None, num_workers=1, prefetch_factor=4,
+                                         persistent_workers=True)
+    for ids, masked, targets, weights, attention in loader:
+        yield Batch(ids, masked, targets, weights, attention)
