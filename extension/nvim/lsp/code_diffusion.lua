@@ -19,7 +19,7 @@ return {
   init_options = {
     modelPath = '', -- a local model directory; empty = the embedded model
     device = 'auto', -- auto | cpu | cuda | cuda:N | mps
-    precision = 'auto', -- auto (bfloat16 on a CPU with native bf16) | float32 | bfloat16 | float16
+    precision = 'float32', -- float32 | auto (bfloat16 on a CPU with native bf16) | bfloat16 | float16
     trustRemoteCode = false, -- run a checkpoint's own Python code
     allowUnsafeWeights = false, -- load pickle (.bin/.pt) weights
     logLevel = 'info', -- error | warning | info | debug

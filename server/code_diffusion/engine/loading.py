@@ -35,7 +35,9 @@ class LoadOptions:
     model_path: str | None = None
     """A local model directory; ``None`` is the embedded model."""
     device: str = "auto"
-    precision: str = "auto"
+    precision: str = "float32"
+    """``auto`` picks bfloat16 on a CPU with native bf16; the server keeps float32 by default
+    (see docs/benchmarks.md: bfloat16 grows the memory with each new canvas shape)."""
     """``auto``: bfloat16 on a CPU with native bf16, float32 otherwise (``engine.precision``);
     the server's default. :func:`load_model` keeps float32 as its own default."""
     trust_remote_code: bool = False

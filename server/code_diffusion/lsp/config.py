@@ -51,7 +51,7 @@ class InitOptions:
     device: str = _setting("auto", "auto, cpu, cuda, cuda:N or mps",
                            lambda value: bool(DEVICE_PATTERN.match(value)))
     """Where the model runs."""
-    precision: str = _setting("auto", "auto, float32, bfloat16 or float16",
+    precision: str = _setting("float32", "auto, float32, bfloat16 or float16",
                               _one_of("auto", "float32", "bfloat16", "float16"))
     """The weights' floating-point precision; ``auto``: bfloat16 on a CPU with native bf16,
     float32 otherwise (:mod:`code_diffusion.engine.precision`)."""

@@ -9,7 +9,7 @@ from real_server import LOAD_TIMEOUT, SERVER
 from session import session
 
 from code_diffusion.engine.loading import EMBEDDED_DIR
-from code_diffusion.engine.precision import auto_precision, describe
+from code_diffusion.engine.precision import describe
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +23,8 @@ async def test_capabilities_load_progress_and_status(capabilities):
         assert "codeDiffusion.fillBody" in caps.execute_command_provider.commands
         ready = await s.ready(LOAD_TIMEOUT)
         assert ready == {"state": "ready", "model": "code-diffusion-embedded", "device": "cpu",
-                         "precision": auto_precision("cpu"),
-                         "precisionChoice": describe("auto", "cpu"), "lastLatencyMs": None,
+                         "precision": "float32",
+                         "precisionChoice": describe("float32", "cpu"), "lastLatencyMs": None,
                          "message": None, "progress": None,
                          # the session's workspace folder does not exist: nothing to index
                          "workspace": {"files": 0, "indexing": False}}
@@ -64,7 +64,7 @@ async def test_bad_settings_show_one_message_and_use_defaults(capabilities):
         [message] = s.client.messages
         for key in ("precision", "logLevel", "numSamples", "debounceMs"):
             assert f"codeDiffusion.{key} = " in message.message
-        assert s.state("ready")["precision"] == auto_precision("cpu")  # the default
+        assert s.state("ready")["precision"] == "float32"  # the default
         status = await s.command("codeDiffusion.status")
         assert status["state"] == "ready"
 

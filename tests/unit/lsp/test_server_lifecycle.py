@@ -66,7 +66,7 @@ async def test_load_progress_and_status_sequence(capabilities):
             {"state": "loading", **base, "message": "Loading the fake model", "progress": 50,
              **index},
             {"state": "ready", "model": "fake-diffusion", "device": "cpu",
-             "precision": "float32", "precisionChoice": describe("auto", "cpu"),
+             "precision": "float32", "precisionChoice": describe("float32", "cpu"),
              "lastLatencyMs": None, "message": None, "progress": None, **index},
         ]
         assert await s.command("codeDiffusion.status") == {

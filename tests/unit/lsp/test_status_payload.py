@@ -17,8 +17,8 @@ def ready(device: str) -> WorkerStatus:
 
 
 def test_the_choice_follows_the_loaded_device():
-    options = LoadOptions()
-    assert options.precision == "auto"
+    assert LoadOptions().precision == "float32"  # the server's default; auto is asked for
+    options = LoadOptions(precision="auto")
     assert precision_choice(LOADING, options) is None  # device auto: not known yet
     assert precision_choice(ready("cpu"), options) == describe("auto", "cpu")
     assert precision_choice(ready("cuda:0"), options).startswith("float32 (auto: ")
@@ -28,8 +28,8 @@ def test_a_set_precision_or_device_is_known_before_loading():
     assert precision_choice(LOADING, LoadOptions(precision="bfloat16")) is None
     assert precision_choice(LOADING, LoadOptions(device="cpu", precision="bfloat16")) == (
         "bfloat16 (set)")
-    assert payload(LOADING, LoadOptions(device="cpu"))["precisionChoice"] == describe("auto",
-                                                                                       "cpu")
+    assert payload(LOADING, LoadOptions(device="cpu", precision="auto"))["precisionChoice"] == (
+        describe("auto", "cpu"))
 
 
 def test_no_choice_for_the_remote_backend_or_without_options():
