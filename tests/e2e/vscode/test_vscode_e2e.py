@@ -73,6 +73,10 @@ USER_SETTINGS = {
     # (and for its Fill in body) fails the syntax check; 32 steps give checked text there. The
     # setting also travels the extension's configuration path.
     "codeDiffusion.steps": 32,
+    # Ghost text asks for one candidate by default; the embedded model's single candidate at
+    # this cursor fails the check, one of three passes (the per-kind setting's path is tested
+    # with it).
+    "codeDiffusion.inline.numSamples": 3,
 }
 
 
