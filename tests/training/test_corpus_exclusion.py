@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import tarfile
 import zipfile
 from pathlib import Path
@@ -67,13 +68,69 @@ def test_every_source_is_stdlib_a_dependency_or_a_pinned_project(
     assert kinds == {"stdlib", "dependency", "project"}
     assert {row["source"] for row in rows if row["kind"] == "stdlib"} == {"stdlib"}
     assert {row["source"] for row in rows if row["kind"] == "project"} == pins
-    dependencies = {d.metadata["Name"] for d in corpus.project_distributions(exclude=pinned_names)}
-    allowed = {sources.normalise_name(n) for n in dependencies}
-    listed = {row["source"].split("==")[0] for row in rows if row["kind"] == "dependency"}
-    assert listed <= allowed, (
-        f"{sorted(listed - allowed)} are not dependencies of code-diffusion here: regenerate "
-        "docs/corpus-files.tsv with `code-diffusion train --corpus-only`")
-    assert not listed & pinned_names
+    graph = dependency_table()
+    listed = {row["source"] for row in rows if row["kind"] == "dependency"}
+    assert listed <= set(graph), (
+        f"{sorted(listed - set(graph))} are not in docs/corpus-dependencies.tsv: regenerate "
+        "both tables with `code-diffusion train --corpus-only`")
+    assert not {s.split("==")[0] for s in listed} & pinned_names
+    declared = declared_requirements()
+    by_name = {source.split("==")[0]: source for source in graph}
+    for source in listed:  # each one's chain of requirers reaches the project
+        chain, name = [source], source.split("==")[0]
+        while (parent := graph[by_name[name]]) != "code-diffusion":
+            assert parent in by_name, f"{source}: {parent} (in its chain) is not recorded"
+            chain.append(by_name[parent])
+            name = parent
+            assert len(chain) < 50, chain
+        assert sources.normalise_name(name) in declared, (
+            f"{' <- '.join(chain)}: {name} is not a requirement of code-diffusion's core, bench "
+            "or eval dependencies in pyproject.toml")
+
+
+def test_the_recorded_requirements_hold_where_the_same_versions_are_installed() -> None:
+    """Each recorded edge (parent requires child) is checked against the installed metadata
+    wherever both are installed at the recorded versions; newer releases may resolve the
+    graph differently (python-dateutil 4 no longer needs six), so other edges are not."""
+    from importlib import metadata
+
+    graph = dependency_table()
+    versions = {s.split("==")[0]: s.split("==")[1] for s in graph}
+    checked = 0
+    for source, parent in graph.items():
+        name, version = source.split("==")
+        if parent == "code-diffusion" or parent not in versions:
+            continue
+        try:
+            installed = (metadata.version(name), metadata.distribution(parent))
+        except metadata.PackageNotFoundError:
+            continue
+        if installed[0] != version or installed[1].version != versions[parent]:
+            continue
+        wanted = {sources.normalise_name(re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0])
+                  for r in installed[1].requires or [] if "extra ==" not in r}
+        assert name in wanted, f"{parent}=={versions[parent]} does not require {name}"
+        checked += 1
+    assert checked or not graph
+
+
+def dependency_table() -> dict[str, str]:
+    """docs/corpus-dependencies.tsv: ``name==version`` -> the distribution that required it."""
+    with (ROOT / "docs" / "corpus-dependencies.tsv").open(encoding="utf-8") as handle:
+        return {row["source"]: row["required_by"]
+                for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def declared_requirements() -> set[str]:
+    """Names pyproject.toml declares for the core install and the bench and eval extras."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = list(project["dependencies"])
+    for extra in corpus.CORPUS_EXTRAS:
+        lines += project["optional-dependencies"].get(extra, [])
+    return {sources.normalise_name(re.split(r"[\s<>=!~;\[(]", line, maxsplit=1)[0])
+            for line in lines if not line.startswith("code-diffusion")}
 
 
 def test_the_pinned_list_is_the_issues_list() -> None:

@@ -89,24 +89,50 @@ def project_distributions(root: str = ROOT_DISTRIBUTION,
     ones (and without following their requirements). The root's own extras in
     :data:`CORPUS_EXTRAS` count (the measurement tools are the project's dependencies too);
     every other extra is left out."""
+    return [dist for dist, _ in dependency_graph(root, exclude)]
+
+
+def dependency_graph(root: str = ROOT_DISTRIBUTION, exclude: Iterable[str] = ()
+                     ) -> list[tuple[metadata.Distribution, str]]:
+    """:func:`project_distributions` with, for each, the name of the distribution that first
+    required it (``root`` for the project's own requirements)."""
     excluded = EXCLUDED_DISTRIBUTIONS | {_normalise(n) for n in exclude}
-    seen: dict[str, metadata.Distribution] = {}
-    todo = [root]
+    seen: dict[str, tuple[metadata.Distribution, str]] = {}
+    todo = [(root, "")]
     while todo:
-        name = _normalise(todo.pop())
+        wanted, parent = todo.pop()
+        name = _normalise(wanted)
         if name in seen or (name in excluded and name != _normalise(root)):
             continue
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
-        seen[name] = dist
+        seen[name] = (dist, parent)
         for requirement in dist.requires or []:
             extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)", requirement)
             if extra and not (name == _normalise(root) and extra.group(1) in CORPUS_EXTRAS):
                 continue
-            todo.append(re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0])
+            todo.append((re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0], name))
     return [seen[n] for n in sorted(seen) if n not in excluded]
+
+
+def write_dependency_table(files: Iterable[SourceFile], out: Path) -> int:
+    """Record, for every dependency in the corpus, the distribution that required it (so the
+    table can be checked where newer releases resolve the graph differently)."""
+    graph = {_normalise(d.metadata["Name"]): (d, parent) for d, parent in dependency_graph()}
+    sources_used = sorted({f.label for f in files if f.kind == "dependency"})
+    rows = ["source\trequired_by"]
+    needed = {_normalise(label.split("==")[0]) for label in sources_used}
+    while needed:  # the chain up to the project: parents that brought no file are listed too
+        name = needed.pop()
+        dist, parent = graph[name]
+        rows.append(f"{_normalise(dist.metadata['Name'])}=={dist.version}\t{parent}")
+        if parent and parent != _normalise(ROOT_DISTRIBUTION):
+            needed.add(parent)
+    rows = rows[:1] + sorted(set(rows[1:]))
+    out.write_text("\n".join(rows) + "\n")
+    return len(rows) - 1
 
 
 def humaneval_signatures() -> frozenset[str]:
@@ -351,6 +377,7 @@ def write_docs(out: Path, tokenizer_file: Path, log=print) -> dict[str, float]:
     prepare(log=log)
     files, skipped = collect()
     write_tsv(files, out)
+    write_dependency_table(files, out.with_name("corpus-dependencies.tsv"))
     figures = summary(files)
     rate = tokens_per_char(files, tokenizer_file)
     figures.update(tokens_per_char=round(rate, 4), est_tokens=round(figures["chars"] * rate),
@@ -362,4 +389,4 @@ def write_docs(out: Path, tokenizer_file: Path, log=print) -> dict[str, float]:
 
 
 __all__ = ["CorpusError", "SourceFile", "collect", "prepare", "read_text", "split_of",
-           "summary", "write_docs", "write_manifest", "write_tsv"]
+           "summary", "write_dependency_table", "write_docs", "write_manifest", "write_tsv"]
