@@ -9,7 +9,7 @@ the same machine, so they can be set side by side:
   answered (asked right after ``initialized``: the model loads while ``initialize`` is answered);
 * ghost text for a line and for a block through the server (``textDocument/inlineCompletion``,
   ``debounceMs: 0``), and the same fills called directly with the parameters the server uses for
-  that kind of request, on weights loaded in the server's precision (``auto``); the difference
+  that kind of request, on weights loaded in the server's default precision; the difference
   is the server's own cost (JSON-RPC, document snapshot, worker hand-off, serialisation);
 * the same line requests to the same server over a model that answers at once
   (:mod:`code_diffusion.bench.instant_server`): the server's own round trip, without the
@@ -70,10 +70,12 @@ class FirstMinute:
         from code_diffusion.engine.generator import CodeGenerator
         from code_diffusion.engine.loading import load_model
         from code_diffusion.engine.precision import describe
+        from code_diffusion.lsp.config import InitOptions
 
-        self.model = load_model(None, device="cpu", precision="auto")
+        precision = InitOptions().precision  # the server's default, which the server runs
+        self.model = load_model(None, device="cpu", precision=precision)
         self.generator = CodeGenerator(self.model)
-        report["precision"] = describe("auto", "cpu")
+        report["precision"] = describe(precision, "cpu")
         tokenizer = self.model.denoiser.tokenizer
 
         def count(text: str) -> int:
