@@ -86,6 +86,7 @@ class CodeDiffusion(ModelAdapter):
     """
 
     accepts_preamble = True
+    accepts_prior = True
     judges_drafts = True
     judge_mode = "masked"
     """How :meth:`judge` scores a draft (``drafting.JUDGE_MODES``)."""

@@ -194,16 +194,18 @@ class CodeGenerator:
     def _assemble(self, text: str, start: int, end: int, path: str | None,
                   workspace: WorkspaceIndex | None, context: ContextOptions,
                   target: Hole) -> Context:
-        """Context assembly; for a model that does not accept a preamble and a prior (see
-        :attr:`ModelAdapter.accepts_preamble`) only the drafts, which it gets ranked by their
-        retrieval evidence (said once in the log)."""
+        """Context assembly; a model that does not accept a preamble or a prior (see
+        :attr:`ModelAdapter.accepts_preamble`, ``accepts_prior``) gets the rest, and the drafts
+        ranked by their retrieval evidence (what it lacks is said once in the log)."""
         encode = self.model.token_counter()
-        if not self.model.accepts_preamble:
-            if context.snippet_budget > 0 or context.prior_weight > 0:
-                self._note_once("preamble", "%s does not accept a preamble or a cache prior: "
-                                "it gets drafts ranked by retrieval evidence only",
-                                self.info.name)
-            context = replace(context, snippet_budget=0, prior_weight=0.0)
+        if not self.model.accepts_preamble and context.snippet_budget > 0:
+            self._note_once("preamble", "%s does not accept a preamble: it gets no snippets",
+                            self.info.name)
+            context = replace(context, snippet_budget=0)
+        if not self.model.accepts_prior and context.prior_weight > 0:
+            self._note_once("prior", "%s does not accept a cache prior: it gets none",
+                            self.info.name)
+            context = replace(context, prior_weight=0.0)
         return assemble_context(
             text, start, end, path=path, language=target.language,
             index=workspace if context.workspace else None, options=context,
@@ -214,10 +216,11 @@ class CodeGenerator:
     def _with_context(self, options: SamplerOptions, found: Context) -> SamplerOptions:
         """The options with the preamble and the prior (empty for a model that does not
         accept them: assembly made none)."""
-        if not self.model.accepts_preamble:
-            return options
-        return replace(options, preamble=found.preamble, prior=found.prior,
-                       prior_weight=found.prior_weight if found.prior is not None else 0.0)
+        if self.model.accepts_preamble:
+            options = replace(options, preamble=found.preamble)
+        if self.model.accepts_prior and found.prior is not None:
+            options = replace(options, prior=found.prior, prior_weight=found.prior_weight)
+        return options
 
     def _draft_candidates(self, found: Context, context: ContextOptions,
                           request: GenerationRequest, options: SamplerOptions, target: Hole,

@@ -105,15 +105,18 @@ class ModelAdapter:
     """The base of every adapter: the request is built once, then :meth:`stream` runs it.
 
     Context capabilities (the generator checks them, never the adapter's class):
-    :attr:`accepts_preamble` (it honours ``SamplerOptions.preamble`` and ``prior``; one that
-    does not refuses them through ``SamplerOptions.refuse_unsupported``), :attr:`judges_drafts`
+    :attr:`accepts_preamble` and :attr:`accepts_prior` (it honours ``SamplerOptions.preamble``,
+    ``prior``; one that does not refuses them through ``SamplerOptions.refuse_unsupported``),
+    :attr:`judges_drafts`
     (it implements :meth:`judge` and :meth:`edit`) and :meth:`token_counter`.
     """
 
     info: ModelInfo
     accepts_preamble: bool = False
-    """Honours ``SamplerOptions.preamble`` (snippets ahead of the local prefix) and
-    ``SamplerOptions.prior`` (the cache prior among the logits processors)."""
+    """Honours ``SamplerOptions.preamble`` (snippets ahead of the local prefix)."""
+    accepts_prior: bool = False
+    """Honours ``SamplerOptions.prior`` (the cache prior among the logits processors; it needs
+    the model's token ids, :meth:`token_counter`)."""
     judges_drafts: bool = False
     """Implements :meth:`judge` (per-token probabilities of given texts in the hole, one pass)
     and :meth:`edit` (re-mask a text's unlikely tokens and denoise them again)."""

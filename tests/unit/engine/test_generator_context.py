@@ -41,7 +41,7 @@ class Scripted(ModelAdapter):
                  judged: dict[str, float] | None = None) -> None:
         self.texts, self.judged = texts, judged or {}
         self.info = ModelInfo(name="scripted", family="test")
-        self.accepts_preamble = self.judges_drafts = context
+        self.accepts_preamble = self.accepts_prior = self.judges_drafts = context
         self.options: list[SamplerOptions] = []
         self.judge_calls: list[list[str]] = []
 
@@ -103,6 +103,30 @@ def test_the_preamble_reaches_the_model_that_accepts_it():
     CodeGenerator(model).fill(text, CURSOR, language="python", path="m.py", workspace=index,
                               context=ContextOptions(local_lines=2), require_passing=False)
     assert "other.py" in model.options[-1].preamble
+
+
+def test_a_model_that_takes_a_preamble_but_no_prior_gets_the_snippets_only(caplog):
+    """As the remote backend: the snippets go into its prompt, the cache prior cannot."""
+    index = WorkspaceIndex()
+    index.update("other.py", "import os\n\n\ndef helper(items):\n    total = 0\n"
+                 "    for item in items:\n        total += item.weight\n    return total\n")
+    model = Scripted(["pass"])
+    model.accepts_prior = False
+    with caplog.at_level(logging.INFO, logger="code_diffusion.engine.generator"):
+        CodeGenerator(model).fill(DOCUMENT + "\n" * 5 + "x = 1\n" * 40, CURSOR,
+                                  language="python", path="m.py", workspace=index,
+                                  context=ContextOptions(local_lines=2, prior_weight=0.3),
+                                  require_passing=False)
+    assert "other.py" in model.options[-1].preamble and model.options[-1].prior is None
+    assert [r for r in caplog.records if "does not accept a cache prior" in r.message]
+
+
+def test_the_remote_backend_takes_the_preamble_and_not_the_prior():
+    from code_diffusion.engine.adapters.remote import RemoteModel
+    from code_diffusion.engine.diffusion import CodeDiffusion
+
+    assert RemoteModel.accepts_preamble and not RemoteModel.accepts_prior
+    assert CodeDiffusion.accepts_preamble and CodeDiffusion.accepts_prior
 
 
 def test_the_model_judges_drafts_when_its_weight_is_on():

@@ -109,6 +109,9 @@ class RemoteOptions:
 class RemoteModel(ModelAdapter):
     """A :class:`~code_diffusion.engine.interface.CodeGenerationModel` served over HTTP."""
 
+    accepts_preamble = True
+    """The snippets go ahead of the prompt (or to serve-ray in ``code_diffusion``)."""
+
     def __init__(self, options: RemoteOptions) -> None:
         options.check()
         self.options = options
