@@ -8,30 +8,9 @@ from lsprotocol import types
 from real_server import FAST, LOAD_TIMEOUT, WRITER
 from session import session
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
+from context_documents import ANSWER, HOLE, OTHER
 
-# Document B: a distinctive statement after three ordinary lines.
-OTHER = "\n".join([
-    "def read_settings(path):",
-    "    with open(path) as handle:",
-    "        raw = handle.read()",
-    "    settings = decode_quirky_settings(raw, strict_mode=True, origin='disk')",
-    "    return settings",
-    "",
-])
-# Document A: the same three lines, then the hole, then the same line after it.
-HOLE = "\n".join([
-    "import os",
-    "",
-    "",
-    "def reload_settings(path):",
-    "    with open(path) as handle:",
-    "        raw = handle.read()",
-    "    ",
-    "    return settings",
-    "",
-])
-ANSWER = "settings = decode_quirky_settings(raw, strict_mode=True, origin='disk')"
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 
 
 async def test_ghost_text_offers_the_line_from_the_other_open_document(tmp_path, capabilities):

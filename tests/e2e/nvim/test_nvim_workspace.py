@@ -6,28 +6,11 @@ from __future__ import annotations
 import pytest
 from nvim_harness import assert_passed, server_cmd
 
-pytestmark = [pytest.mark.nvim, pytest.mark.e2e]
+from context_documents import ANSWER
+from context_documents import HOLE as MAIN
+from context_documents import OTHER as LIBRARY
 
-LIBRARY = "\n".join([
-    "def read_settings(path):",
-    "    with open(path) as handle:",
-    "        raw = handle.read()",
-    "    settings = decode_quirky_settings(raw, strict_mode=True, origin='disk')",
-    "    return settings",
-    "",
-])
-MAIN = "\n".join([
-    "import os",
-    "",
-    "",
-    "def reload_settings(path):",
-    "    with open(path) as handle:",
-    "        raw = handle.read()",
-    "    ",
-    "    return settings",
-    "",
-])
-ANSWER = "settings = decode_quirky_settings(raw, strict_mode=True, origin='disk')"
+pytestmark = [pytest.mark.nvim, pytest.mark.e2e]
 
 
 def test_ghost_text_comes_from_a_file_of_the_workspace(run_nvim, tmp_path):
