@@ -133,11 +133,15 @@ class CopyHead(nn.Module):
             ) -> torch.Tensor:
         """``log(g·p_copy + (1 − g)·softmax(logits))`` ``(N, V)``: the mixed distribution's
         log-probabilities, used as the logits (``ids``: the ``(B, L)`` window)."""
-        rows = where.nonzero()[:, 0]
-        copy = torch.zeros_like(logits, dtype=torch.float32)
-        copy.scatter_add_(1, ids[rows], attention)
-        vocab = functional.log_softmax(logits.float(), dim=-1) + log_rest[:, None]
-        return torch.logaddexp(vocab, log_gate[:, None] + copy.log())
+        tokens = ids[where.nonzero()[:, 0]]  # (N, L): each position's window
+        copy = torch.zeros_like(logits, dtype=torch.float32).scatter_add_(1, tokens, attention)
+        out = functional.log_softmax(logits.float(), dim=-1) + log_rest[:, None]
+        # Only the window's tokens change: mix at those columns (a token seen twice gets the
+        # same value twice), not over the whole vocabulary (log and logaddexp of V columns
+        # would cost more than the head's attention).
+        total = copy.gather(1, tokens)
+        mixed = torch.logaddexp(out.gather(1, tokens), log_gate[:, None] + total.log())
+        return out.scatter_(1, tokens, mixed)
 
     def target_log_probs(self, logits: torch.Tensor, ids: torch.Tensor, targets: torch.Tensor,
                          attention: torch.Tensor, log_gate: torch.Tensor,
