@@ -90,6 +90,8 @@ def test_a_run_without_the_head_continues_with_it_and_exports_it(tmp_path):
     second.train()
     assert second.step == 3
     assert Trainer(config).step == 3  # it resumes its own checkpoint, head included
+    in_place = Trainer(TrainConfig(run_dir=str(base), total_steps=3, copy_head=8, **common))
+    assert in_place.step == 2 and in_place.model.copy_head is not None  # the same run, + head
 
     out = tmp_path / "model"
     meta = export(run, out)

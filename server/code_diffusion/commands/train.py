@@ -66,7 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--copy-head", type=int, default=0, metavar="KEY_DIM",
                         help="add a copy head with this key width (a pointer distribution "
                              "over the window's tokens, gated with the vocabulary's); a warm "
-                             "start or continued checkpoint without one gets it fresh")
+                             "start, a continued checkpoint or RUN_DIR's own checkpoint "
+                             "without one gets it fresh")
     parser.add_argument("--no-bf16", action="store_true",
                         help="train in float32 even where the CPU has bfloat16")
 

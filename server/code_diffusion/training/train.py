@@ -239,6 +239,9 @@ class Trainer:
         path = self.run / "checkpoint.pt"
         if not path.exists():
             return False
+        if self.cfg.copy_head:  # a checkpoint written without the head resumes with it
+            self._continue(path)
+            return True
         state = torch.load(path, map_location="cpu", weights_only=False)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
