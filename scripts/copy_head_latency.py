@@ -74,17 +74,37 @@ def main() -> None:
     print(json.dumps({"rows": ROWS, "length": LENGTH, **_passes(model.denoiser, head)}))
     lines = _lines(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 150)
     fills: dict[str, list[float]] = {"with head": [], "without": []}
+    passes = _count_passes(model.denoiser.model)
+    counted = {"with head": 0, "without": 0}
     for prefix, suffix in lines:
         for name, on in (("with head", True), ("without", False)):
             model.denoiser.model.copy_head = head if on else None
-            began = time.perf_counter()
+            before, began = passes[0], time.perf_counter()
             model.generate("", "python", (prefix, suffix), num_samples=3, seed=0)
             fills[name].append(time.perf_counter() - began)
+            counted[name] += passes[0] - before
     print(json.dumps({"fills": len(lines), **{
         f"line fill {k} median ms": round(statistics.median(v) * 1000, 1)
         for k, v in fills.items()}, **{
         f"line fill {k} mean ms": round(statistics.mean(v) * 1000, 1)
-        for k, v in fills.items()}}))
+        for k, v in fills.items()}, **{
+        f"passes per fill {k}": round(n / len(lines), 2) for k, n in counted.items()}, **{
+        f"ms per pass {k}": round(sum(fills[k]) * 1000 / max(1, counted[k]), 2)
+        for k in counted}}))
+
+
+def _count_passes(model) -> list[int]:
+    """Count the encoder's passes (full and block) on this model instance."""
+    count = [0]
+    for name in ("encode", "encode_block"):
+        method = getattr(model, name)
+
+        def counting(*args, _method=method, **kwargs):
+            count[0] += 1
+            return _method(*args, **kwargs)
+
+        setattr(model, name, counting)
+    return count
 
 
 if __name__ == "__main__":
