@@ -5,7 +5,10 @@ hole (median of REPEATS, the two variants interleaved), and FILLS line fills (th
 defaults, three candidates) at line starts of held-out files, also interleaved. One thread.
 
     PYTHONPATH=server CODE_DIFFUSION_THREADS=1 python3 scripts/copy_head_latency.py EXPORT_DIR \
-        runs/NAME/texts-valid.jsonl [FILLS]
+        runs/NAME/texts-valid.jsonl [FILLS [PLAIN_EXPORT_DIR]]
+
+With PLAIN_EXPORT_DIR it compares line fills of that model (the plain arm) against EXPORT_DIR
+with its head, each as trained, instead.
 """
 
 from __future__ import annotations
@@ -71,26 +74,38 @@ def main() -> None:
     head = model.denoiser.model.copy_head
     if head is None:
         raise SystemExit(f"{sys.argv[1]} has no copy head")
-    print(json.dumps({"rows": ROWS, "length": LENGTH, **_passes(model.denoiser, head)}))
     lines = _lines(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 150)
-    fills: dict[str, list[float]] = {"with head": [], "without": []}
-    passes = _count_passes(model.denoiser.model)
-    counted = {"with head": 0, "without": 0}
+    if len(sys.argv) > 4:  # another export (the plain arm) against this one, as trained
+        arms = {"plain": load_model(sys.argv[4], precision="float32"), "copy": model}
+        print(json.dumps(_fills(lines, {k: (m, None) for k, m in arms.items()})))
+        return
+    print(json.dumps({"rows": ROWS, "length": LENGTH, **_passes(model.denoiser, head)}))
+    print(json.dumps(_fills(lines, {"with head": (model, head), "without": (model, False)})))
+
+
+def _fills(lines, arms: dict) -> dict:
+    """Line fills of each arm ``name -> (model, head to set or None to leave)``, interleaved:
+    time, encoder passes and time per pass."""
+    times: dict[str, list[float]] = {name: [] for name in arms}
+    counters = {id(m): _count_passes(m.denoiser.model) for m, _ in arms.values()}
+    counted = dict.fromkeys(arms, 0)
     for prefix, suffix in lines:
-        for name, on in (("with head", True), ("without", False)):
-            model.denoiser.model.copy_head = head if on else None
+        for name, (model, head) in arms.items():
+            if head is not None:
+                model.denoiser.model.copy_head = head or None
+            passes = counters[id(model)]
             before, began = passes[0], time.perf_counter()
             model.generate("", "python", (prefix, suffix), num_samples=3, seed=0)
-            fills[name].append(time.perf_counter() - began)
+            times[name].append(time.perf_counter() - began)
             counted[name] += passes[0] - before
-    print(json.dumps({"fills": len(lines), **{
+    return {"fills": len(lines), **{
         f"line fill {k} median ms": round(statistics.median(v) * 1000, 1)
-        for k, v in fills.items()}, **{
+        for k, v in times.items()}, **{
         f"line fill {k} mean ms": round(statistics.mean(v) * 1000, 1)
-        for k, v in fills.items()}, **{
+        for k, v in times.items()}, **{
         f"passes per fill {k}": round(n / len(lines), 2) for k, n in counted.items()}, **{
-        f"ms per pass {k}": round(sum(fills[k]) * 1000 / max(1, counted[k]), 2)
-        for k in counted}}))
+        f"ms per pass {k}": round(sum(times[k]) * 1000 / max(1, counted[k]), 2)
+        for k in counted}}
 
 
 def _count_passes(model) -> list[int]:
