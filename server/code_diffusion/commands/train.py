@@ -60,7 +60,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "editor's mixture (holes laid out by the engine's canvas)")
     parser.add_argument("--init-from", type=Path, default=None,
                         help="warm-start a fresh run from this model directory (e.g. the "
-                             "package's models/embedded); its tokenizer is kept")
+                             "package's models/embedded; its tokenizer is kept), or continue "
+                             "another run's checkpoint.pt file in RUN_DIR (its step, optimiser "
+                             "and random state; RUN_DIR needs that run's corpus files)")
+    parser.add_argument("--copy-head", type=int, default=0, metavar="KEY_DIM",
+                        help="add a copy head with this key width (a pointer distribution "
+                             "over the window's tokens, gated with the vocabulary's); a warm "
+                             "start, a continued checkpoint or RUN_DIR's own checkpoint "
+                             "without one gets it fresh")
     parser.add_argument("--no-bf16", action="store_true",
                         help="train in float32 even where the CPU has bfloat16")
 
@@ -76,10 +83,16 @@ def run(args: argparse.Namespace) -> int:
 
         corpus.write_docs(Path("docs/corpus-files.tsv"), export.EMBEDDED_DIR / "tokenizer.json")
         return 0
-    tokenizer = args.init_from / "tokenizer.json" if args.init_from else None
+    tokenizer = (args.init_from / "tokenizer.json"
+                 if args.init_from and args.init_from.is_dir() else None)
     if args.prepare_only:
         data.build(args.run_dir, 4096, tokenizer_file=tokenizer)
         return 0
+    if args.init_from and args.init_from.is_file() and not (args.run_dir / "train.bin").exists():
+        print(f"error: {args.run_dir} has no corpus arrays; copy the corpus files of the run "
+              f"that wrote {args.init_from} into it (train.bin, valid.bin, texts-*.jsonl, "
+              "tokenizer.json, data_stats.json, manifest.json) so the data are the same")
+        return 2
     if args.init_from and not (args.run_dir / "train.bin").exists():
         data.build(args.run_dir, 4096, tokenizer_file=tokenizer)
     if not args.export_only:
@@ -89,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                           warmup_steps=args.warmup_steps, eval_every=args.eval_every,
                           checkpoint_minutes=args.checkpoint_minutes,
                           seq_len=args.seq_len, muon=args.muon, windows=args.windows,
-                          init_from=str(args.init_from or ""))
+                          init_from=str(args.init_from or ""), copy_head=args.copy_head)
         Trainer(cfg).train()
     if args.export or args.export_only:
         if not (args.run_dir / "checkpoint.pt").exists():

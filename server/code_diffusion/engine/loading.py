@@ -103,6 +103,10 @@ def load_model(path: str | os.PathLike[str] | None = None, *, device: str = "aut
             "codeDiffusion.trustRemoteCode to true (CLI: --trust-remote-code)")
     # a family the engine runs with its own module needs no transformers import
     own = family.load_own(directory, config, dtype) if family.load_own else None
+    if own is None:
+        from code_diffusion.engine.adapters.copy_head import refuse_in_transformers
+
+        refuse_in_transformers(config, str(directory))
     model, tokenizer = own or _from_pretrained(directory, family, dtype, trust_remote_code,
                                                allow_unsafe_weights)
     model = model.to(target).eval()

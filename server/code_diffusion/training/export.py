@@ -11,7 +11,7 @@ import torch
 from tokenizers import Tokenizer
 
 from code_diffusion.training.data import TOKENIZER_FILE
-from code_diffusion.training.model import build_model, count_parameters
+from code_diffusion.training.model import add_copy_head, build_model, count_parameters
 from code_diffusion.training.tokenizer import save_pretrained_tokenizer
 
 EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "models" / "embedded"
@@ -24,6 +24,8 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") 
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
     cfg = state["config"]
     model = build_model(cfg["vocab_size"], cfg["size"], max_positions=512)
+    if cfg.get("copy_head"):
+        add_copy_head(model, cfg["copy_head"])  # save_pretrained writes its key and weights
     model.load_state_dict(state["model"])
     model = model.to(getattr(torch, dtype)).eval()
     stats = json.loads((run_dir / "data_stats.json").read_text())
@@ -41,7 +43,7 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") 
         "training": {
             "steps": state["step"], "tokens_seen": state["tokens_seen"],
             "seq_len": cfg["seq_len"], "batch_size": cfg["batch_size"], "lr": cfg["lr"],
-            "size": cfg["size"], "corpus": stats,
+            "size": cfg["size"], "copy_head": cfg.get("copy_head", 0), "corpus": stats,
         },
         "max_context": cfg["seq_len"],
         "dtype": dtype,

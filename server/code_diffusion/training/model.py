@@ -60,8 +60,21 @@ def build_model(vocab_size: int, size: str = "base", max_positions: int = 512):
     return model
 
 
+def add_copy_head(model, key_dim: int):
+    """Give a ``ModernBertForMaskedLM`` the engine's copy head (fresh weights, the gate nearly
+    shut) as ``model.copy_head``, and record it in the config so ``save_pretrained`` writes the
+    ``copy_head`` key next to the ``copy_head.*`` weights."""
+    from code_diffusion.engine.adapters.copy_head import CopyHead, CopyHeadConfig
+
+    config = CopyHeadConfig(key_dim=key_dim, mask_token_id=MASK_ID, pad_token_id=PAD_ID)
+    model.copy_head = CopyHead(model.config.hidden_size, config)
+    model.copy_head.reset_parameters(std=float(model.config.initializer_range))
+    model.config.copy_head = config.to_json()
+    return model
+
+
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MASK_ID", "SIZES", "build_model", "count_parameters", "make_config"]
+__all__ = ["MASK_ID", "SIZES", "add_copy_head", "build_model", "count_parameters", "make_config"]

@@ -113,11 +113,30 @@ def masked_logits(model: torch.nn.Module, input_ids: torch.Tensor,
     return logits
 
 
+def copy_head_nll(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    """NLL ``(N,)`` of the targets at the loss positions under a model with a copy head
+    (``model.copy_head``, see ``engine/adapters/copy_head.py``): the mixture of the copy and
+    vocabulary distributions."""
+    attention = None if batch.attention is None else batch.attention.long()
+    hidden = model.model(input_ids=batch.input_ids, attention_mask=attention).last_hidden_state
+    where = batch.masked
+    logits = model.decoder(model.head(hidden[where]))
+    logits[:, MASK_ID] = float("-inf")
+    head = model.copy_head
+    visible = head.visible(batch.input_ids, batch.attention)
+    copy, log_gate, log_rest = head.attend(hidden, head.keys(hidden), visible, where)
+    return -head.target_log_probs(logits, batch.input_ids, batch.targets[where], copy,
+                                  log_gate, log_rest, where)
+
+
 def diffusion_loss(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (weighted loss for the gradient, plain mean CE over masked tokens for logging)."""
-    logits = masked_logits(model, batch.input_ids, batch.masked, batch.attention)
-    ce = torch.nn.functional.cross_entropy(logits.float(), batch.targets[batch.masked],
-                                           reduction="none")
+    if getattr(model, "copy_head", None) is not None:
+        ce = copy_head_nll(model, batch)
+    else:
+        logits = masked_logits(model, batch.input_ids, batch.masked, batch.attention)
+        ce = torch.nn.functional.cross_entropy(logits.float(), batch.targets[batch.masked],
+                                               reduction="none")
     row_weight = batch.weights[:, None].expand_as(batch.masked)[batch.masked]
     loss = (ce * row_weight).sum() / batch.masked.numel()
     return loss, ce.mean().detach()

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from code_diffusion.measure import native_bf16
 from code_diffusion.training import data, windows
 from code_diffusion.training.mixture import MixtureBatches, background_batches, load_tokenizer
-from code_diffusion.training.model import build_model
+from code_diffusion.training.model import add_copy_head, build_model
 from code_diffusion.training.objective import Batch, MaskingConfig, diffusion_loss, make_batch
 from code_diffusion.training.optim import OptimizerConfig, build_optimizer
 
@@ -60,7 +60,12 @@ class TrainConfig:
     ``context``: the editor's mixture (``mixture``, ``windows``), made by a worker process."""
     init_from: str = ""
     """A model directory (``config.json`` + ``model.safetensors``) whose weights start a fresh
-    run (a warm start); ignored when the run resumes from its checkpoint."""
+    run (a warm start), or another run's ``checkpoint.pt`` file, which this run continues (its
+    step, optimiser state and random state; a copy head added by ``copy_head`` starts fresh);
+    ignored when the run resumes from its own checkpoint."""
+    copy_head: int = 0
+    """Key width of a copy head (``engine/adapters/copy_head.py``) added to the model; 0: none.
+    The loss is then the NLL of the mixed copy/vocabulary distribution."""
     eval_seq_len: int = 256
     """Length of the held-out windows (256: the figures of the shipped model's card)."""
 
@@ -153,25 +158,42 @@ class Trainer:
         self.valid_tokens = data.load_tokens(self.run, "valid")
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg.vocab_size, cfg.size, max_positions=512)
+        if cfg.copy_head:
+            add_copy_head(self.model, cfg.copy_head)
         self.opt = self._optimizer()
         self.bf16 = cfg.bf16 and native_bf16()
         self.step, self.tokens_seen, self.rng = 0, 0, np.random.default_rng(cfg.seed)
+        self.started_from = ""
         if not self._resume() and cfg.init_from:
-            self._warm_start(Path(cfg.init_from))
+            source = Path(cfg.init_from)
+            if source.is_file():
+                self._continue(source)
+            else:
+                self._warm_start(source)
+            self.started_from = cfg.init_from
         self.context_valid = (held_out_windows(self.run, cfg.seq_len)
                               if cfg.windows == "context" else None)
 
     def _optimizer(self):
         cfg = self.cfg
+        if cfg.muon and cfg.copy_head:
+            raise ValueError("--copy-head with --muon is not implemented (the head's "
+                             "parameters would need their own groups in both optimisers); "
+                             "train the copy head with AdamW")
         if cfg.muon:
             return build_optimizer(self.model, OptimizerConfig(lr=cfg.lr,
                                                                weight_decay=cfg.weight_decay))
-        decay = [p for n, p in self.model.named_parameters() if p.ndim >= 2]
-        no_decay = [p for n, p in self.model.named_parameters() if p.ndim < 2]
-        return torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay},
-             {"params": no_decay, "weight_decay": 0.0}],
-            lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8)
+        # The copy head's parameters get groups of their own after the model's, so the
+        # optimiser state of a run without the head restores into the first two (_continue).
+        named = [(n, p) for n, p in self.model.named_parameters()]
+        groups = []
+        for head in (False, True):
+            part = [p for n, p in named if n.startswith("copy_head.") == head]
+            if part:
+                groups += [{"params": [p for p in part if p.ndim >= 2],
+                            "weight_decay": cfg.weight_decay},
+                           {"params": [p for p in part if p.ndim < 2], "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8)
 
     def _warm_start(self, directory: Path) -> None:
         from safetensors.torch import load_file
@@ -181,18 +203,45 @@ class Trainer:
             raise FileNotFoundError(f"no model.safetensors in {directory}; give --init-from "
                                     "a model directory (e.g. the package's models/embedded)")
         state = {k: v.float() for k, v in load_file(str(weights)).items()}
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
-        # The tied output layer is saved once (as the embedding), so it may be "missing".
-        missing = [k for k in missing if k != "decoder.weight"]
-        if missing or unexpected:
-            raise ValueError(f"{directory} does not fit a {self.cfg.size!r} model: missing "
-                             f"{missing[:5]}, unexpected {unexpected[:5]}; pick the same --size")
+        self._load_matching(state, str(directory))
         self.log(f"warm start from {directory}")
+
+    def _load_matching(self, state: dict, where: str) -> None:
+        """Load a model state that lacks at most the tied output layer (saved once, as the
+        embedding) and the copy head (which then starts fresh)."""
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        missing = [k for k in missing
+                   if k != "decoder.weight" and not k.startswith("copy_head.")]
+        if missing or unexpected:
+            raise ValueError(f"{where} does not fit a {self.cfg.size!r} model"
+                             f"{' with a copy head' if self.cfg.copy_head else ''}: missing "
+                             f"{missing[:5]}, unexpected {unexpected[:5]}; pick the same --size "
+                             "and --copy-head as the run that wrote it")
+
+    def _continue(self, path: Path) -> None:
+        """Continue another run's checkpoint in this run directory: its weights, step, token
+        count, random state and optimiser state (the copy head's groups, when the checkpoint
+        has none, start empty)."""
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        self._load_matching(state["model"], str(path))
+        saved, groups = state["optimizer"], self.opt.state_dict()["param_groups"]
+        if len(saved["param_groups"]) > len(groups):
+            raise ValueError(f"{path} has {len(saved['param_groups'])} optimiser groups, this "
+                             f"model {len(groups)}: continue it with the same --copy-head")
+        saved = {"state": saved["state"],
+                 "param_groups": saved["param_groups"] + groups[len(saved["param_groups"]):]}
+        self.opt.load_state_dict(saved)
+        self.step, self.tokens_seen = state["step"], state["tokens_seen"]
+        self.rng.bit_generator.state = state["rng"]
+        self.log(f"continuing {path} at step {self.step} ({self.tokens_seen:,} tokens)")
 
     def _resume(self) -> bool:
         path = self.run / "checkpoint.pt"
         if not path.exists():
             return False
+        if self.cfg.copy_head:  # a checkpoint written without the head resumes with it
+            self._continue(path)
+            return True
         state = torch.load(path, map_location="cpu", weights_only=False)
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
@@ -241,8 +290,9 @@ class Trainer:
         bar = tqdm(total=cfg.total_steps, initial=self.step, dynamic_ncols=True, mininterval=5)
         self.model.train()
         window_start, window_tokens = time.monotonic(), 0
-        if self.step == 0 and cfg.init_from:
-            start = {"step": 0, "tokens": 0, **self.evaluate()}  # the warm start's own figures
+        if self.started_from:
+            # the starting weights' own figures (with a fresh copy head, if any)
+            start = {"step": self.step, "tokens": self.tokens_seen, **self.evaluate()}
             self.log(json.dumps(start))
             self._record(start)
         batches = (background_batches(self.run, cfg.seq_len, cfg.batch_size,

@@ -44,6 +44,9 @@ class BlockCache:
     passes: int = 0
     layers: list[tuple[torch.Tensor, torch.Tensor]] | None = field(default=None, repr=False)
     full_passes: int = 0
+    copy_keys: torch.Tensor | None = field(default=None, repr=False)
+    """A copy head's keys of every column from the last full pass, the hole's columns updated
+    by each block pass (``modernbert.py``); ``None`` for a model without one."""
 
     def due(self, batch: int) -> bool:
         if self.layers is None or self.layers[0][0].shape[0] != batch:

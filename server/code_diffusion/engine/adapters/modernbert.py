@@ -10,6 +10,10 @@ what it pulls in) off the embedded model's start-up.
 Beyond ``forward`` it offers what the sampler uses: logits at the masked positions only, and the
 block cache (the hole's columns recomputed against kept keys and values of the context, see
 :class:`~code_diffusion.engine.adapters.masked_lm.BlockCache`).
+
+A config with a ``copy_head`` entry adds the copy head (``copy_head.py``): every path that
+returns logits then returns the log of the mixed copy/vocabulary distribution. Without it the
+outputs are those of the plain masked LM, computed by the same calls.
 """
 
 from __future__ import annotations
@@ -23,82 +27,13 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from code_diffusion.engine.adapters.copy_head import CopyHead
 from code_diffusion.engine.adapters.masked_lm import BlockCache, MaskedLMDenoiser
+from code_diffusion.engine.adapters.modernbert_config import ACTIVATIONS, ModernBertConfig
 from code_diffusion.engine.errors import ModelLoadError
 
-ACTIVATIONS = {"gelu": functional.gelu, "relu": functional.relu, "silu": functional.silu}
-LAYER_TYPES = ("full_attention", "sliding_attention")
-
-
-@dataclass(frozen=True)
-class ModernBertConfig:
-    """The fields of a ModernBERT ``config.json`` the forward pass depends on."""
-
-    vocab_size: int
-    hidden_size: int
-    intermediate_size: int
-    num_attention_heads: int
-    layer_types: tuple[str, ...]
-    local_attention: int = 128
-    global_rope_theta: float = 160000.0
-    local_rope_theta: float = 10000.0
-    norm_eps: float = 1e-5
-    norm_bias: bool = False
-    attention_bias: bool = False
-    mlp_bias: bool = False
-    classifier_bias: bool = False
-    decoder_bias: bool = True
-    hidden_activation: str = "gelu"
-    classifier_activation: str = "gelu"
-    pad_token_id: int | None = 0
-    max_position_embeddings: int = 8192
-
-    @property
-    def head_dim(self) -> int:
-        return self.hidden_size // self.num_attention_heads
-
-    @classmethod
-    def from_json(cls, config: dict[str, Any], where: str = "config.json") -> ModernBertConfig:
-        """Read a transformers ModernBERT config (the ``rope_parameters`` form or the older
-        ``global_rope_theta`` / ``global_attn_every_n_layers`` form)."""
-        if str(config.get("model_type", "")).lower() != "modernbert":
-            raise ModelLoadError(f"{where} describes model_type {config.get('model_type')!r}, "
-                                 "not modernbert")
-        layers = int(config["num_hidden_layers"])
-        every = int(config.get("global_attn_every_n_layers", 3))
-        types = tuple(config.get("layer_types") or (
-            "sliding_attention" if i % every else "full_attention" for i in range(layers)))
-        rope = config.get("rope_parameters") or {}
-        thetas = {t: (rope.get(t) or {}).get("rope_theta") for t in LAYER_TYPES}
-        kinds = {(rope.get(t) or {}).get("rope_type", "default") for t in LAYER_TYPES}
-        problems = [f"layer type {t!r}" for t in types if t not in LAYER_TYPES]
-        problems += [f"rope_type {k!r}" for k in kinds if k != "default"]
-        for key in ("hidden_activation", "classifier_activation"):
-            if config.get(key, "gelu") not in ACTIVATIONS:
-                problems.append(f"{key} {config.get(key)!r}")
-        if len(types) != layers:
-            problems.append(f"{len(types)} layer_types for {layers} layers")
-        if problems:
-            raise ModelLoadError(f"{where}: this ModernBERT uses {', '.join(problems)}, which "
-                                 "the built-in encoder does not implement; load it as a "
-                                 "model directory (codeDiffusion.modelPath) instead")
-        return cls(
-            vocab_size=int(config["vocab_size"]), hidden_size=int(config["hidden_size"]),
-            intermediate_size=int(config["intermediate_size"]),
-            num_attention_heads=int(config["num_attention_heads"]), layer_types=types,
-            local_attention=int(config.get("local_attention", 128)),
-            global_rope_theta=float(thetas["full_attention"]
-                                    or config.get("global_rope_theta", 160000.0)),
-            local_rope_theta=float(thetas["sliding_attention"]
-                                   or config.get("local_rope_theta", 10000.0)),
-            norm_eps=float(config.get("norm_eps", 1e-5)),
-            **{key: bool(config.get(key, default)) for key, default in (
-                ("norm_bias", False), ("attention_bias", False), ("mlp_bias", False),
-                ("classifier_bias", False), ("decoder_bias", True))},
-            hidden_activation=str(config.get("hidden_activation", "gelu")),
-            classifier_activation=str(config.get("classifier_activation", "gelu")),
-            pad_token_id=config.get("pad_token_id"),
-            max_position_embeddings=int(config.get("max_position_embeddings", 8192)))
+__all__ = ["ModernBertConfig", "ModernBertDenoiser", "ModernBertMaskedLM", "load_own_modernbert",
+           "load_weights"]
 
 
 @dataclass(frozen=True)
@@ -170,7 +105,8 @@ class _Head(nn.Module):
 
 class ModernBertMaskedLM(nn.Module):
     """The masked LM; parameter names match the checkpoint's (``model.*``, ``head.*``,
-    ``decoder.*``), and the decoder's weight is the token embedding's."""
+    ``decoder.*``, ``copy_head.*`` with a copy head), and the decoder's weight is the token
+    embedding's."""
 
     def __init__(self, config: ModernBertConfig) -> None:
         super().__init__()
@@ -180,6 +116,8 @@ class ModernBertMaskedLM(nn.Module):
         self.head = _Head(config)
         self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=config.decoder_bias)
         self.decoder.weight = self.model.embeddings.tok_embeddings.weight
+        self.copy_head = (CopyHead(config.hidden_size, config.copy_head)
+                          if config.copy_head is not None else None)
         self._tables: dict[tuple, Any] = {}
 
     # -- positions and masks, cached per shape ----------------------------------------------
@@ -277,17 +215,39 @@ class ModernBertMaskedLM(nn.Module):
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.head(hidden))
 
+    def output(self, hidden: torch.Tensor, ids: torch.Tensor, where: torch.Tensor,
+               attention_mask: torch.Tensor | None = None, start: int = 0,
+               keys: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(N, vocab)`` at the ``True`` positions of ``where`` ``(batch, length)``
+        from the hidden states of columns ``[start, start + width)``. With a copy head: the
+        mixed distribution's log, its keys from ``keys`` ``(batch, length, key_dim)`` (default:
+        those of ``hidden``, which must then cover every column)."""
+        local = where[:, start : start + hidden.shape[1]]
+        logits = self.project(hidden[local])
+        if self.copy_head is None:
+            return logits
+        head = self.copy_head
+        keys = head.keys(hidden) if keys is None else keys
+        copy, log_gate, log_rest = head.attend(hidden, keys, head.visible(ids, attention_mask),
+                                               local, start)
+        return head.mix(logits, ids, copy, log_gate, log_rest, local)
+
     def forward(self, input_ids: torch.Tensor,
                 attention_mask: torch.Tensor | None = None) -> MaskedLMOutput:
         """Logits at every position, ``(batch, length, vocab)``, as ``.logits`` (the shape of
         transformers' output, which the engine's generic paths read)."""
-        return MaskedLMOutput(self.project(self.encode(input_ids,
-                                                       attention_mask=attention_mask)[0]))
+        hidden = self.encode(input_ids, attention_mask=attention_mask)[0]
+        if self.copy_head is None:
+            return MaskedLMOutput(self.project(hidden))
+        every = torch.ones(input_ids.shape, dtype=torch.bool, device=input_ids.device)
+        logits = self.output(hidden, input_ids, every, attention_mask)
+        return MaskedLMOutput(logits.view(*input_ids.shape, -1))
 
     def logits_at(self, ids: torch.Tensor, where: torch.Tensor,
                   attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(N, vocab)`` at the ``True`` positions of ``where`` only."""
-        return self.project(self.encode(ids, attention_mask=attention_mask)[0][where])
+        hidden = self.encode(ids, attention_mask=attention_mask)[0]
+        return self.output(hidden, ids, where, attention_mask)
 
 
 def _rotate(t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -332,15 +292,22 @@ class ModernBertDenoiser(MaskedLMDenoiser):
         """Like :meth:`logits_at` for positions inside the cache's columns, recomputing only
         those columns when the cache holds a recent full pass (``attention_mask``: padded
         rows, as in :meth:`padded_logits_at`)."""
+        model = self.model
         if cache.due(input_ids.shape[0]):
-            hidden, cache.layers = self.model.encode(input_ids, keep=True,
-                                                     attention_mask=attention_mask)
+            hidden, cache.layers = model.encode(input_ids, keep=True,
+                                                attention_mask=attention_mask)
             cache.full_passes += 1
             cache.passes += 1
-            return self.model.project(hidden[where]).float()
+            if model.copy_head is not None:  # the copy keys are kept like the layers' keys
+                cache.copy_keys = model.copy_head.keys(hidden)
+            return model.output(hidden, input_ids, where, attention_mask,
+                                keys=cache.copy_keys).float()
         cache.passes += 1
-        hidden = self.model.encode_block(input_ids, cache, attention_mask=attention_mask)
-        return self.model.project(hidden[where[:, cache.start : cache.end]]).float()
+        hidden = model.encode_block(input_ids, cache, attention_mask=attention_mask)
+        if model.copy_head is not None:
+            cache.copy_keys[:, cache.start : cache.end] = model.copy_head.keys(hidden)
+        return model.output(hidden, input_ids, where, attention_mask, start=cache.start,
+                            keys=cache.copy_keys).float()
 
 
 def load_weights(directory: Path, dtype: torch.dtype, device: torch.device | str = "cpu"
