@@ -24,6 +24,7 @@ from code_diffusion.engine.drafting import draft_canvas, remask, token_probabili
 from code_diffusion.engine.errors import GenerationCancelled, InvalidRequestError
 from code_diffusion.engine.interface import ModelAdapter, ModelInfo, SampleStep
 from code_diffusion.engine.options import SamplerOptions
+from code_diffusion.engine.repetition import HoleRepetitionPenalty, hole_words
 from code_diffusion.engine.sampling import (
     LogitsProcessorList,
     SuppressTokens,
@@ -76,6 +77,14 @@ def prior_processor(chunk: Canvas, where: torch.Tensor,
         positions = where[row].nonzero().squeeze(-1).tolist()
         contexts += slot_contexts(chunk.ids[row].tolist(), positions, mask, opts.prior.order)
     return CachePriorProcessor(opts.prior, contexts, opts.prior_weight)
+
+
+def _kept(where: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """``where`` without the masked slots ``keep`` drops (``keep`` is row-major over it)."""
+    out = where.clone()
+    dropped = where.nonzero()[~keep.to(where.device)]
+    out[dropped[:, 0], dropped[:, 1]] = False
+    return out
 
 
 class CodeDiffusion(ModelAdapter):
@@ -157,9 +166,10 @@ class CodeDiffusion(ModelAdapter):
         passes = 0
         with torch.inference_mode():
             for first in range(0, request.num_samples, rows_per_pass):
-                chunk = canvas.rows(list(range(first, min(request.num_samples,
-                                                          first + rows_per_pass))))
-                for _step in self._denoise(chunk, request, opts, generator):
+                rows = list(range(first, min(request.num_samples, first + rows_per_pass)))
+                chunk = canvas.rows(rows)
+                ranks = rows if opts.distinct_rows else None
+                for _step in self._denoise(chunk, request, opts, generator, ranks):
                     passes += 1
                     yield SampleStep(step=passes, texts=tuple(chunk.texts()),
                                      masked=tuple(chunk.masked_counts()), forward_passes=passes)
@@ -181,8 +191,11 @@ class CodeDiffusion(ModelAdapter):
                          candidates=tuple(candidates))
 
     def _denoise(self, chunk: Canvas, request: GenerationRequest, opts: SamplerOptions,
-                 generator: torch.Generator | None) -> Iterator[int]:
-        """Denoise ``chunk`` in place, one forward pass per yielded step."""
+                 generator: torch.Generator | None,
+                 ranks: list[int] | None = None) -> Iterator[int]:
+        """Denoise ``chunk`` in place, one forward pass per yielded step. ``ranks``: each row's
+        index among the request's rows, for ``opts.distinct_rows`` (row ``k`` > 0 starts from
+        its ``k``-th alternative first commit, see :meth:`Canvas.commit_alternatives`)."""
         policy = make_policy(opts.policy, opts.threshold)
         processors = self._processors(request, opts, chunk)
         scorers = [self._scorer(chunk, opts) for _ in range(2 if chunk.guided else 1)]
@@ -199,7 +212,15 @@ class CodeDiffusion(ModelAdapter):
                     logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
                 if opts.prior is not None and opts.prior_weight > 0:
                     logits = prior_processor(chunk, where, opts)(logits)
-                tokens, confidence = draw(processors(logits), request.temperature, generator)
+                if opts.repetition_penalty > 1:
+                    logits = HoleRepetitionPenalty.for_canvas(
+                        chunk, hole_words(self.denoiser), opts.repetition_penalty,
+                        opts.repetition_free)(logits)
+                logits = processors(logits)
+                tokens, confidence = draw(logits, request.temperature, generator)
+                if ranks is not None and step == 1 and any(ranks):
+                    keep = chunk.commit_alternatives(where, logits, ranks)
+                    where, tokens, confidence = _kept(where, keep), tokens[keep], confidence[keep]
                 chunk.commit_step(where, tokens, confidence, policy, request.steps - step + 1)
             chunk.passes += 1
             yield step
