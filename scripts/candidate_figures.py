@@ -13,7 +13,9 @@ sampler settings, and reports per setting:
     PYTHONPATH=server python3 scripts/candidate_figures.py --benchmark humaneval-single-line \\
         --limit 100 --seed 1 --setting greedy: --setting distinct:distinct_rows=true
 
-A setting is ``label:field=value,...`` over ``SamplerOptions`` fields (numbers and true/false).
+A setting is ``label:field=value,...`` over ``SamplerOptions`` fields (numbers and true/false)
+and ``alternative_cost`` (``engine.rewards.ALTERNATIVE_COST``: 0 lets the candidates of
+``distinct_rows`` compete with the greedy one on their score).
 """
 
 from __future__ import annotations
@@ -105,15 +107,19 @@ def main() -> int:
     parser.add_argument("--details", help="write every row as JSON lines")
     args = parser.parse_args()
 
+    from code_diffusion.engine import rewards
     from code_diffusion.engine.generator import CodeGenerator
     from code_diffusion.engine.loading import load_model
     from code_diffusion.engine.options import SamplerOptions
+
+    cost = rewards.ALTERNATIVE_COST
 
     generator = CodeGenerator(load_model())
     run = humaneval_rows if args.benchmark == "humaneval-single-line" else repo_rows
     out, details = {}, []
     for text in args.setting:
         label, fields = parse_setting(text)
+        rewards.ALTERNATIVE_COST = fields.pop("alternative_cost", cost)
         began = time.perf_counter()
         rows = run(generator, SamplerOptions(**fields), args.limit, args.seed, args.samples,
                    args.context)
