@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -26,6 +26,7 @@ from code_diffusion.engine.interface import ModelAdapter, ModelInfo, SampleStep
 from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.repetition import HoleRepetitionPenalty, hole_words
 from code_diffusion.engine.sampling import (
+    CommitPolicy,
     LogitsProcessorList,
     SuppressTokens,
     TemperatureWarper,
@@ -77,6 +78,41 @@ def prior_processor(chunk: Canvas, where: torch.Tensor,
         positions = where[row].nonzero().squeeze(-1).tolist()
         contexts += slot_contexts(chunk.ids[row].tolist(), positions, mask, opts.prior.order)
     return CachePriorProcessor(opts.prior, contexts, opts.prior_weight)
+
+
+@dataclass(frozen=True)
+class StepRules:
+    """What decides a step's commits besides the logits: the request, its options, the logits
+    processors, the commit policy, the random generator and the rows' ranks (for
+    ``opts.distinct_rows``; ``None``: every row greedy)."""
+
+    request: GenerationRequest
+    opts: SamplerOptions
+    processors: LogitsProcessorList
+    policy: CommitPolicy
+    generator: torch.Generator | None = None
+    ranks: list[int] | None = None
+
+
+def decide_step(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor, rules: StepRules,
+                step: int) -> None:
+    """Step ``step`` (from 1) of ``chunk`` from its ``(N, V)`` logits at ``where``: the cache
+    prior and the repetition penalty when the options ask for them, the processors, one draw
+    per slot, the alternative first commits of :meth:`Canvas.commit_alternatives` on the first
+    step, then the policy's commits. Shared by the sampler and the serving batch."""
+    opts, request = rules.opts, rules.request
+    if opts.prior is not None and opts.prior_weight > 0:
+        logits = prior_processor(chunk, where, opts)(logits)
+    if opts.repetition_penalty > 1:
+        logits = HoleRepetitionPenalty.for_canvas(
+            chunk, hole_words(chunk.denoiser), opts.repetition_penalty,
+            opts.repetition_free)(logits)
+    logits = rules.processors(logits)
+    tokens, confidence = draw(logits, request.temperature, rules.generator)
+    if rules.ranks is not None and step == 1 and any(rules.ranks):
+        keep = chunk.commit_alternatives(where, logits, rules.ranks)
+        where, tokens, confidence = _kept(where, keep), tokens[keep], confidence[keep]
+    chunk.commit_step(where, tokens, confidence, rules.policy, request.steps - step + 1)
 
 
 def _kept(where: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -210,18 +246,8 @@ class CodeDiffusion(ModelAdapter):
                 if chunk.guided:
                     uncond = scorers[1](chunk.unconditional_ids(), where)
                     logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
-                if opts.prior is not None and opts.prior_weight > 0:
-                    logits = prior_processor(chunk, where, opts)(logits)
-                if opts.repetition_penalty > 1:
-                    logits = HoleRepetitionPenalty.for_canvas(
-                        chunk, hole_words(self.denoiser), opts.repetition_penalty,
-                        opts.repetition_free)(logits)
-                logits = processors(logits)
-                tokens, confidence = draw(logits, request.temperature, generator)
-                if ranks is not None and step == 1 and any(ranks):
-                    keep = chunk.commit_alternatives(where, logits, ranks)
-                    where, tokens, confidence = _kept(where, keep), tokens[keep], confidence[keep]
-                chunk.commit_step(where, tokens, confidence, policy, request.steps - step + 1)
+                decide_step(chunk, where, logits, StepRules(request, opts, processors, policy,
+                                                            generator, ranks), step)
             chunk.passes += 1
             yield step
 

@@ -81,10 +81,11 @@ class SamplerOptions:
     its logit divided by this per further repeat (``engine/repetition.py``); 1 is off."""
     repetition_free: int = 2
     """How often a word token may appear in the hole before the penalty applies."""
-    distinct_rows: bool = False
+    distinct_rows: bool = True
     """Rows after the first start from a different first commit (the most probable token that
     is not a slot's greedy choice, the ``k``-th such for row ``k + 1``), so a request's
-    candidates differ even when sampling greedily; the first row stays the greedy one."""
+    candidates differ even when sampling greedily; the first row stays the greedy one and its
+    candidate ranks first (docs/model-card.md has the figures). False: every row greedy."""
     should_stop: Callable[[], bool] | None = None
     """Checked between steps; True stops with :class:`GenerationCancelled`."""
 

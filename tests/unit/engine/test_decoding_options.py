@@ -63,7 +63,9 @@ def looping_model() -> CodeDiffusion:
 
 
 def fill_texts(model: CodeDiffusion, num_samples: int = 1, **options) -> list[str]:
-    """The candidates of a 6-slot hole after ``f(``, one slot committed per step."""
+    """The candidates of a 6-slot hole after ``f(``, one slot committed per step (every row
+    greedy unless ``distinct_rows=True`` is given)."""
+    options.setdefault("distinct_rows", False)
     request = GenerationRequest(partial_code=PartialCode("f(", ")"), steps=6,
                                 num_samples=num_samples, batch_size=4)
     opts = SamplerOptions(kind="block", canvas_length=6, policy="quota", cache="none",
@@ -84,10 +86,11 @@ def test_bad_decoding_options_name_the_field(field, value):
 
 
 def test_good_decoding_options_are_kept():
-    options = SamplerOptions(repetition_penalty=1.5, repetition_free=1, distinct_rows=True)
+    options = SamplerOptions(repetition_penalty=1.5, repetition_free=1, distinct_rows=False)
     assert (options.repetition_penalty, options.repetition_free, options.distinct_rows) == (
-        1.5, 1, True)
-    assert (SamplerOptions().repetition_penalty, SamplerOptions().distinct_rows) == (1.0, False)
+        1.5, 1, False)
+    # the defaults the benchmarks chose (docs/model-card.md): no penalty, distinct rows
+    assert (SamplerOptions().repetition_penalty, SamplerOptions().distinct_rows) == (1.0, True)
 
 
 def test_the_penalty_breaks_a_looping_fill():
@@ -144,7 +147,7 @@ class Legacy:
 def test_a_model_that_generates_by_itself_refuses_the_decoding_options():
     model = as_code_generation_model(Legacy())
     request = GenerationRequest(specification="say nothing")
-    for options in (SamplerOptions(repetition_penalty=1.5), SamplerOptions(distinct_rows=True)):
+    for options in (SamplerOptions(repetition_penalty=1.5), SamplerOptions(distinct_rows=False)):
         with pytest.raises(UnsupportedParameterError, match="sampler option"):
             list(model.stream(request, options))
     assert list(model.stream(request, SamplerOptions()))[-1].candidates
@@ -176,7 +179,8 @@ def test_the_penalty_shortens_the_embedded_models_loop(embedded):
     def loop(**options) -> tuple[int, list[str]]:
         """The longest loop among the three candidates of the menu's request, and the texts."""
         result = embedded.fill(LOOPING, cursor, num_samples=3, steps=8, max_length=48,
-                               require_passing=False, sampler=SamplerOptions(**options))
+                               require_passing=False,
+                               sampler=SamplerOptions(distinct_rows=False, **options))
         texts = [c.text for c in result.candidates]
         return max(most_repeats(embedded, text) for text in texts), texts
 
@@ -195,7 +199,7 @@ def test_the_embedded_models_rows_differ_and_the_greedy_one_leads(embedded):
     shown = embedded.fill(LOOPING, cursor, num_samples=3, steps=8, max_length=48,
                           require_passing=False, sampler=SamplerOptions(distinct_rows=True))
     alone = embedded.fill(LOOPING, cursor, num_samples=1, steps=8, max_length=48,
-                          require_passing=False)
+                          require_passing=False, sampler=SamplerOptions(distinct_rows=False))
     print("\nshown:", [c.text for c in shown.candidates])
     assert shown.candidates[0].text == alone.candidates[0].text
     assert "alternative" not in shown.candidates[0].rewards
