@@ -229,10 +229,9 @@ class Canvas:
         """Give row ``i`` with ``ranks[i] = k > 0`` a different first commit: the ``k``-th most
         probable token, over its masked slots, that is not its slot's greedy choice nor an end
         token (nor the first commit of an earlier row: those count among the ``k``),
-        committed alone this step. ``logits``
-        are this step's processed ``(N, V)`` logits (row-major over ``where``). Returns which
-        of the ``N`` slots are still to decide this step (the rows given an alternative drop
-        out of it)."""
+        committed alone this step. ``logits`` are this step's processed ``(N, V)`` logits
+        (row-major over ``where``). Returns which of the ``N`` slots are still to decide this
+        step (the rows given an alternative drop out of it)."""
         keep = torch.ones(logits.shape[0], dtype=torch.bool)
         taken: list[tuple[int, int]] = []
         probs = logits.float().softmax(-1)

@@ -99,7 +99,8 @@ def decide_step(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor, rules:
     """Step ``step`` (from 1) of ``chunk`` from its ``(N, V)`` logits at ``where``: the cache
     prior and the repetition penalty when the options ask for them, the processors, one draw
     per slot, the alternative first commits of :meth:`Canvas.commit_alternatives` on the first
-    step, then the policy's commits. Shared by the sampler and the serving batch."""
+    step of a greedy request (sampling makes the rows differ already), then the policy's
+    commits. Shared by the sampler and the serving batch."""
     opts, request = rules.opts, rules.request
     if opts.prior is not None and opts.prior_weight > 0:
         logits = prior_processor(chunk, where, opts)(logits)
@@ -109,7 +110,7 @@ def decide_step(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor, rules:
             opts.repetition_free)(logits)
     logits = rules.processors(logits)
     tokens, confidence = draw(logits, request.temperature, rules.generator)
-    if rules.ranks is not None and step == 1 and any(rules.ranks):
+    if rules.ranks is not None and step == 1 and request.temperature == 0 and any(rules.ranks):
         keep = chunk.commit_alternatives(where, logits, rules.ranks)
         where, tokens, confidence = _kept(where, keep), tokens[keep], confidence[keep]
     chunk.commit_step(where, tokens, confidence, rules.policy, request.steps - step + 1)

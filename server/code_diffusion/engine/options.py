@@ -82,10 +82,11 @@ class SamplerOptions:
     repetition_free: int = 2
     """How often a word token may appear in the hole before the penalty applies."""
     distinct_rows: bool = True
-    """Rows after the first start from a different first commit (the most probable token that
-    is not a slot's greedy choice, the ``k``-th such for row ``k + 1``), so a request's
-    candidates differ even when sampling greedily; the first row stays the greedy one and its
-    candidate ranks first (docs/model-card.md has the figures). False: every row greedy."""
+    """At temperature 0, rows after the first start from a different first commit (the most
+    probable token that is not a slot's greedy choice, the ``k``-th such for row ``k + 1``), so
+    a request's candidates differ; the first row stays the greedy one and its candidate ranks
+    first (docs/model-card.md has the figures). False: every row greedy. Sampling
+    (temperature > 0) makes rows differ by itself and ignores it."""
     should_stop: Callable[[], bool] | None = None
     """Checked between steps; True stops with :class:`GenerationCancelled`."""
 

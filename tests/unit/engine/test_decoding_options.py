@@ -118,6 +118,17 @@ def test_rows_after_the_first_start_from_a_different_first_commit():
     assert sorted(t.count(" y") for t in texts) == [0, 1, 1]
 
 
+def test_sampling_ignores_distinct_rows():
+    model = looping_model()
+    request = GenerationRequest(partial_code=PartialCode("f(", ")"), steps=6, num_samples=3,
+                                temperature=0.5, seed=3)
+    for distinct in (False, True):
+        opts = SamplerOptions(kind="block", canvas_length=6, policy="quota", cache="none",
+                              distinct_rows=distinct)
+        *_, last = model.stream(request, opts)
+        assert all("alternative" not in c.rewards for c in last.candidates)
+
+
 def test_the_greedy_candidate_stays_first_through_the_generator():
     generator = CodeGenerator(looping_model())
     result = generator.fill("f()", 2, hole="span", num_samples=3, steps=8, use_rewards=False,
