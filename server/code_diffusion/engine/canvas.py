@@ -105,6 +105,13 @@ class CanvasTemplate:
     def guided(self) -> bool:
         return self.layout.guided
 
+    def repeat_ranks(self, rows: list[int]) -> list[int]:
+        """For each of ``rows``, how many earlier rows of the request have its canvas length:
+        0 for a row the ladder already sets apart, ``k`` for the ``k``-th repeat of a length
+        (the rows :meth:`Canvas.commit_alternatives` gives a different first commit)."""
+        lengths = self.layout.lengths
+        return [lengths[:row].count(lengths[row]) for row in rows]
+
     def rows(self, rows: list[int]) -> Canvas:
         lay, ids = self.layout, self.denoiser.ids
         width = max(lay.lengths)

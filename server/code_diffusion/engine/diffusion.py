@@ -205,7 +205,7 @@ class CodeDiffusion(ModelAdapter):
             for first in range(0, request.num_samples, rows_per_pass):
                 rows = list(range(first, min(request.num_samples, first + rows_per_pass)))
                 chunk = canvas.rows(rows)
-                ranks = rows if opts.distinct_rows else None
+                ranks = canvas.repeat_ranks(rows) if opts.distinct_rows else None
                 for _step in self._denoise(chunk, request, opts, generator, ranks):
                     passes += 1
                     yield SampleStep(step=passes, texts=tuple(chunk.texts()),
@@ -230,9 +230,10 @@ class CodeDiffusion(ModelAdapter):
     def _denoise(self, chunk: Canvas, request: GenerationRequest, opts: SamplerOptions,
                  generator: torch.Generator | None,
                  ranks: list[int] | None = None) -> Iterator[int]:
-        """Denoise ``chunk`` in place, one forward pass per yielded step. ``ranks``: each row's
-        index among the request's rows, for ``opts.distinct_rows`` (row ``k`` > 0 starts from
-        its ``k``-th alternative first commit, see :meth:`Canvas.commit_alternatives`)."""
+        """Denoise ``chunk`` in place, one forward pass per yielded step. ``ranks``: for
+        ``opts.distinct_rows``, each row's :meth:`CanvasTemplate.repeat_ranks` (a row of rank
+        ``k`` > 0 starts from its ``k``-th alternative first commit, see
+        :meth:`Canvas.commit_alternatives`)."""
         policy = make_policy(opts.policy, opts.threshold)
         processors = self._processors(request, opts, chunk)
         scorers = [self._scorer(chunk, opts) for _ in range(2 if chunk.guided else 1)]

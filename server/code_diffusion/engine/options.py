@@ -82,11 +82,13 @@ class SamplerOptions:
     repetition_free: int = 2
     """How often a word token may appear in the hole before the penalty applies."""
     distinct_rows: bool = True
-    """At temperature 0, rows after the first start from a different first commit (the most
-    probable token that is not a slot's greedy choice, the ``k``-th such for row ``k + 1``), so
-    a request's candidates differ; the first row stays the greedy one and its candidate ranks
-    first (docs/model-card.md has the figures). False: every row greedy. Sampling
-    (temperature > 0) makes rows differ by itself and ignores it."""
+    """At temperature 0, a row whose canvas length an earlier row has already (every row
+    after the first when there is no ladder of lengths: a healed line, a span, a fixed or forced
+    canvas, a model without trailing ``[PAD]``) starts from a different first commit: the
+    most probable token that is not a slot's greedy choice, the ``k``-th such for the ``k``-th
+    repeat. So a request's candidates differ; the first row stays the greedy one and its
+    candidate ranks first (docs/model-card.md has the figures). False: every row greedy.
+    Sampling (temperature > 0) makes rows differ by itself and ignores it."""
     should_stop: Callable[[], bool] | None = None
     """Checked between steps; True stops with :class:`GenerationCancelled`."""
 

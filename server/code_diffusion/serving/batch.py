@@ -184,6 +184,7 @@ class _State:
         self.request = job.request()
         template = build_canvas(filler.denoiser, self.request, options)
         self.chunk: Canvas = template.rows(list(range(job.n)))
+        self.ranks = template.repeat_ranks(list(range(job.n))) if options.distinct_rows else None
         self.policy = make_policy(options.policy, options.threshold)
         self.processors = filler.model._processors(self.request, options, self.chunk)
         self.generator = (None if job.seed is None else
@@ -195,10 +196,9 @@ class _State:
 
     def commit(self, where: torch.Tensor, logits: torch.Tensor) -> None:
         self.step += 1
-        ranks = list(range(self.job.n)) if self.options.distinct_rows else None
         decide_step(self.chunk, where, logits, StepRules(self.request, self.options,
                                                          self.processors, self.policy,
-                                                         self.generator, ranks), self.step)
+                                                         self.generator, self.ranks), self.step)
         self.chunk.passes += 1
 
 

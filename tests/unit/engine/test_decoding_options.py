@@ -8,6 +8,8 @@ The sampler tests run over a fake denoiser that loops: every masked slot prefers
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -118,6 +120,17 @@ def test_rows_after_the_first_start_from_a_different_first_commit():
     assert sorted(t.count(" y") for t in texts) == [0, 1, 1]
 
 
+def test_rows_the_ladder_sets_apart_stay_greedy():
+    model = looping_model()
+    model.denoiser.trailing_pad = True  # shorter rows are the same canvas with [PAD] at the end
+    request = GenerationRequest(partial_code=PartialCode("f(", ")"), steps=12, num_samples=3,
+                                max_length=8)
+    opts = SamplerOptions(kind="block", policy="quota", cache="none", distinct_rows=True)
+    *_, last = model.stream(request, opts)
+    assert all("alternative" not in c.rewards for c in last.candidates)
+    assert sorted(c.text for c in last.candidates) == [" x" * 4, " x" * 6, " x" * 8]  # 8 · 1, ½, ¾
+
+
 def test_sampling_ignores_distinct_rows():
     model = looping_model()
     request = GenerationRequest(partial_code=PartialCode("f(", ")"), steps=6, num_samples=3,
@@ -201,16 +214,28 @@ def test_the_penalty_shortens_the_embedded_models_loop(embedded):
     assert penalised < plain
 
 
+EMPTY_LINE = "def pairs(x, y):\n    result = []\n    \n    return result\n"
+"""A cursor on an empty line: the line is healed and gets no ladder of canvas lengths."""
+
+
 def test_the_embedded_models_rows_differ_and_the_greedy_one_leads(embedded):
-    cursor = LOOPING.index("(\n") + 1
-    request = GenerationRequest(partial_code=PartialCode(LOOPING[:cursor], LOOPING[cursor:]),
-                                num_samples=3, steps=8, max_length=48)
-    *_, last = embedded.model.stream(request, SamplerOptions(kind="line", distinct_rows=True))
+    cursor = EMPTY_LINE.index("    \n") + 4
+    prefix, suffix = EMPTY_LINE[:cursor].rstrip(), EMPTY_LINE[cursor:]
+    request = GenerationRequest(partial_code=PartialCode(prefix, suffix), num_samples=3,
+                                steps=8, max_length=48)
+    line = SamplerOptions(kind="line", healed_break=True)
+    *_, last = embedded.model.stream(request, line)
     assert len({c.text for c in last.candidates}) == 3  # the sampler's rows, before any cut
-    shown = embedded.fill(LOOPING, cursor, num_samples=3, steps=8, max_length=48,
-                          require_passing=False, sampler=SamplerOptions(distinct_rows=True))
-    alone = embedded.fill(LOOPING, cursor, num_samples=1, steps=8, max_length=48,
-                          require_passing=False, sampler=SamplerOptions(distinct_rows=False))
+    *_, greedy = embedded.model.stream(request, replace(line, distinct_rows=False))
+    assert len({c.text for c in greedy.candidates}) == 1  # what distinct rows are for
+
+    def fill(samples: int, distinct: bool):
+        return embedded.fill(EMPTY_LINE, cursor, num_samples=samples, steps=8, max_length=48,
+                             require_passing=False,
+                             sampler=SamplerOptions(distinct_rows=distinct))
+
+    shown, alone = fill(3, True), fill(1, False)
     print("\nshown:", [c.text for c in shown.candidates])
+    assert len(shown.candidates) > len(fill(3, False).candidates)
     assert shown.candidates[0].text == alone.candidates[0].text
     assert "alternative" not in shown.candidates[0].rewards
