@@ -20,6 +20,7 @@ from code_diffusion.engine.context import ContextOptions, WorkspaceIndex, assemb
 from code_diffusion.engine.errors import GenerationCancelled, GenerationError, ModelLoadError
 from code_diffusion.engine.interface import ModelInfo, SampleStep
 from code_diffusion.engine.languages import closers_end, with_closers
+from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.types import Candidate, GenerationRequest
 
 FAKE_INFO = ModelInfo(name="fake-diffusion", family="fake", device="cpu", precision="float32")
@@ -55,6 +56,8 @@ class FakeCall:
     """The paths of the workspace index the fill was given (empty without one)."""
     steps_run: int = 0
     cancelled: bool = False
+    sampler: SamplerOptions | None = None
+    """The sampler options the fill was given (``None``: the engine's defaults)."""
 
 
 def fake_candidates(text: str, start: int, end: int, num_samples: int) -> tuple[str, ...]:
@@ -86,11 +89,13 @@ class FakeGenerator:
              on_step: Callable[[SampleStep], None] | None = None,
              should_stop: Callable[[], bool] | None = None, closers: bool = False,
              path: str | None = None, workspace: WorkspaceIndex | None = None,
-             context: ContextOptions | None = None, **params: Any) -> FakeFillResult:
+             context: ContextOptions | None = None, sampler: SamplerOptions | None = None,
+             **params: Any) -> FakeFillResult:
         end = start if end is None else end
         request = GenerationRequest(language=language, specification=specification, **params)
         call = FakeCall(text, start, end, language, specification, hole, params, path,
-                        tuple(workspace.paths()) if workspace is not None else ())
+                        tuple(workspace.paths()) if workspace is not None else (),
+                        sampler=sampler)
         self.calls.append(call)
         began = time.perf_counter()
         texts = fake_candidates(text, start, end, request.num_samples)

@@ -42,6 +42,7 @@ return {
     codeDiffusion = {
       enableInlineCompletion = true,
       temperature = 0.0,
+      repetitionPenalty = 1.0, -- inside the hole, against `x, x, x, x`; 1 = off
       steps = 8,
       maxLength = 48,
       numSamples = 0, -- deprecated: 1 – 8 sets every kind below at once

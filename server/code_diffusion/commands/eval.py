@@ -64,6 +64,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "single-line, 128 multi-line, the engine's default for --tasks)")
     parser.add_argument("--steps", type=int, default=None,
                         help="denoising steps per completion (default: the engine's)")
+    parser.add_argument("--repetition-penalty", type=float, default=None, metavar="P",
+                        help="the repetition penalty inside the hole (1 is off; default: the "
+                             "engine's)")
+    parser.add_argument("--repetition-free", type=int, default=None, metavar="N",
+                        help="repeats of a word token the hole holds before the penalty applies "
+                             "(default: the engine's)")
+    parser.add_argument("--distinct-rows", choices=("on", "off"), default=None,
+                        help="candidates after the first start from a different first commit "
+                             "(default: the engine's)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every figure as JSON")
     parser.add_argument("--details", type=Path, metavar="FILE.jsonl",
                         help="write one line per task and mode (completion, outcome, timing)")
@@ -129,6 +138,9 @@ def command_line(args: argparse.Namespace) -> str:
     for flag, value in (("--tasks", args.tasks), ("--workspace", args.workspace),
                         ("--out", args.out), ("--model", args.model),
                         ("--max-length", args.max_length), ("--steps", args.steps),
+                        ("--repetition-penalty", args.repetition_penalty),
+                        ("--repetition-free", args.repetition_free),
+                        ("--distinct-rows", args.distinct_rows),
                         ("--json", args.json), ("--details", args.details)):
         if value is not None:
             parts += [flag, str(value)]
@@ -148,6 +160,21 @@ def command_line(args: argparse.Namespace) -> str:
         if getattr(args, flag):
             parts.append("--" + flag.replace("_", "-"))
     return shlex.join(parts)
+
+
+def sampler_options(args: argparse.Namespace) -> Any:
+    """The engine's default ``SamplerOptions`` with the decoding flags given."""
+    from code_diffusion.engine.errors import InvalidRequestError
+    from code_diffusion.engine.options import SamplerOptions
+
+    given = {"repetition_penalty": args.repetition_penalty,
+             "repetition_free": args.repetition_free,
+             "distinct_rows": None if args.distinct_rows is None else args.distinct_rows == "on"}
+    try:
+        return SamplerOptions(**{k: v for k, v in given.items() if v is not None})
+    except InvalidRequestError as exc:
+        raise SystemExit(f"code-diffusion eval: error: --{exc.field.replace('_', '-')}: "
+                         f"{exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
     evaluation = Evaluation(
         generator=CodeGenerator(model), model_info=model.info, model_dir=args.model,
         seed=args.seed, steps=args.steps, max_length=args.max_length,
+        sampler=sampler_options(args),
         fixed_canvas=not args.no_fixed_canvas, oracle=args.oracle,
         timeout=args.timeout, workers=args.workers)
     report: dict[str, Any] = evaluation.start_report(command_line(args))
@@ -215,6 +243,7 @@ def run_with_context(args: argparse.Namespace) -> int:
         print(f"{label}: {len(tasks)} tasks", file=sys.stderr)
         sections[label], rows = context_report.run_rows(
             generator, tasks, indexes, default, ablations=not args.no_ablations,
+            sampler=sampler_options(args),
             log=lambda message, label=label: print(f"{label}: {message}", file=sys.stderr))
         details += rows
     print(context_report.console_table(sections))

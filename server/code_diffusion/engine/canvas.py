@@ -105,6 +105,13 @@ class CanvasTemplate:
     def guided(self) -> bool:
         return self.layout.guided
 
+    def repeat_ranks(self, rows: list[int]) -> list[int]:
+        """For each of ``rows``, how many earlier rows of the request have its canvas length:
+        0 for a row the ladder already sets apart, ``k`` for the ``k``-th repeat of a length
+        (the rows :meth:`Canvas.commit_alternatives` gives a different first commit)."""
+        lengths = self.layout.lengths
+        return [lengths[:row].count(lengths[row]) for row in rows]
+
     def rows(self, rows: list[int]) -> Canvas:
         lay, ids = self.layout, self.denoiser.ids
         width = max(lay.lengths)
@@ -119,6 +126,7 @@ class CanvasTemplate:
         single = Canvas(self.denoiser, self.layout, chunk.ids[row : row + 1].clone(),
                         chunk.start, chunk.width)
         single.confidence = chunk.confidence[row : row + 1].clone()
+        single.alternatives = {0} if row in chunk.alternatives else set()
         real = [i for i, t in enumerate(single.slot_tokens(0)) if t not in single.skip_ids]
         if real:
             count = max(1, int(len(real) * share))
@@ -139,6 +147,9 @@ class Canvas:
     width: int
     passes: int = 0
     confidence: torch.Tensor = field(init=False)
+    alternatives: set[int] = field(default_factory=set)
+    """Rows that started from an alternative first commit (:meth:`commit_alternatives`):
+    their candidates carry the reward ``alternative`` = 1 and rank after the greedy ones."""
 
     def __post_init__(self) -> None:
         self.confidence = torch.ones(self.ids.shape[0], self.width)
@@ -220,6 +231,43 @@ class Canvas:
             self.fill_pad(row, filled)
             offset += count
 
+    def commit_alternatives(self, where: torch.Tensor, logits: torch.Tensor,
+                            ranks: list[int]) -> torch.Tensor:
+        """Give row ``i`` with ``ranks[i] = k > 0`` a different first commit: the ``k``-th most
+        probable token, over its masked slots, that is not its slot's greedy choice nor an end
+        token (nor the first commit of an earlier row: those count among the ``k``),
+        committed alone this step. ``logits`` are this step's processed ``(N, V)`` logits
+        (row-major over ``where``). Returns which of the ``N`` slots are still to decide this
+        step (the rows given an alternative drop out of it)."""
+        keep = torch.ones(logits.shape[0], dtype=torch.bool)
+        taken: list[tuple[int, int]] = []
+        probs = logits.float().softmax(-1)
+        enders = self.end_tokens().to(probs.device)
+        offset = 0
+        for row, rank in enumerate(ranks):
+            positions = where[row].nonzero().squeeze(-1)
+            count = positions.numel()
+            block = probs[offset : offset + count].clone()
+            offset += count
+            if rank == 0 or count == 0:
+                continue
+            block.scatter_(1, logits[offset - count : offset].argmax(-1, keepdim=True), 0.0)
+            block[:, enders] = 0.0
+            for position, token in taken:
+                block[positions == position, token] = 0.0
+            wanted = rank - len(taken)  # earlier rows' picks are out of the block already
+            if int((block > 0).sum()) < wanted:
+                continue
+            value, flat = block.flatten().topk(wanted)
+            slot, token = divmod(int(flat[-1]), block.shape[1])
+            taken.append((int(positions[slot]), token))
+            self.commit(row, positions[slot : slot + 1], torch.tensor([token]), value[-1:].cpu())
+            self.fill_pad(row, trailing_fill(self.slot_tokens(row), self.pad_id,
+                                             self.layout.cut_tokens))
+            keep[offset - count : offset] = False
+            self.alternatives.add(row)
+        return keep
+
     def fill_pad(self, row: int, slots: list[int]) -> None:
         if slots and self.pad_id is not None:
             self.ids[row, [self.start + s for s in slots]] = self.pad_id
@@ -249,5 +297,7 @@ class Canvas:
             tokens, conf = self._real(row)
             out.append(Candidate(text=self.denoiser.decode(tokens), confidence=tuple(conf),
                                  forward_passes=self.passes,
-                                 pieces=tuple(self.denoiser.decode([t]) for t in tokens)))
+                                 pieces=tuple(self.denoiser.decode([t]) for t in tokens),
+                                 rewards={"alternative": 1.0} if row in self.alternatives
+                                 else {}))
         return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -24,7 +24,9 @@ from code_diffusion.engine.drafting import draft_canvas, remask, token_probabili
 from code_diffusion.engine.errors import GenerationCancelled, InvalidRequestError
 from code_diffusion.engine.interface import ModelAdapter, ModelInfo, SampleStep
 from code_diffusion.engine.options import SamplerOptions
+from code_diffusion.engine.repetition import HoleRepetitionPenalty, hole_words
 from code_diffusion.engine.sampling import (
+    CommitPolicy,
     LogitsProcessorList,
     SuppressTokens,
     TemperatureWarper,
@@ -76,6 +78,50 @@ def prior_processor(chunk: Canvas, where: torch.Tensor,
         positions = where[row].nonzero().squeeze(-1).tolist()
         contexts += slot_contexts(chunk.ids[row].tolist(), positions, mask, opts.prior.order)
     return CachePriorProcessor(opts.prior, contexts, opts.prior_weight)
+
+
+@dataclass(frozen=True)
+class StepRules:
+    """What decides a step's commits besides the logits: the request, its options, the logits
+    processors, the commit policy, the random generator and the rows' ranks (for
+    ``opts.distinct_rows``; ``None``: every row greedy)."""
+
+    request: GenerationRequest
+    opts: SamplerOptions
+    processors: LogitsProcessorList
+    policy: CommitPolicy
+    generator: torch.Generator | None = None
+    ranks: list[int] | None = None
+
+
+def decide_step(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor, rules: StepRules,
+                step: int) -> None:
+    """Step ``step`` (from 1) of ``chunk`` from its ``(N, V)`` logits at ``where``: the cache
+    prior and the repetition penalty when the options ask for them, the processors, one draw
+    per slot, the alternative first commits of :meth:`Canvas.commit_alternatives` on the first
+    step of a greedy request (sampling makes the rows differ already), then the policy's
+    commits. Shared by the sampler and the serving batch."""
+    opts, request = rules.opts, rules.request
+    if opts.prior is not None and opts.prior_weight > 0:
+        logits = prior_processor(chunk, where, opts)(logits)
+    if opts.repetition_penalty > 1:
+        logits = HoleRepetitionPenalty.for_canvas(
+            chunk, hole_words(chunk.denoiser), opts.repetition_penalty,
+            opts.repetition_free)(logits)
+    logits = rules.processors(logits)
+    tokens, confidence = draw(logits, request.temperature, rules.generator)
+    if rules.ranks is not None and step == 1 and request.temperature == 0 and any(rules.ranks):
+        keep = chunk.commit_alternatives(where, logits, rules.ranks)
+        where, tokens, confidence = _kept(where, keep), tokens[keep], confidence[keep]
+    chunk.commit_step(where, tokens, confidence, rules.policy, request.steps - step + 1)
+
+
+def _kept(where: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """``where`` without the masked slots ``keep`` drops (``keep`` is row-major over it)."""
+    out = where.clone()
+    dropped = where.nonzero()[~keep.to(where.device)]
+    out[dropped[:, 0], dropped[:, 1]] = False
+    return out
 
 
 class CodeDiffusion(ModelAdapter):
@@ -157,9 +203,10 @@ class CodeDiffusion(ModelAdapter):
         passes = 0
         with torch.inference_mode():
             for first in range(0, request.num_samples, rows_per_pass):
-                chunk = canvas.rows(list(range(first, min(request.num_samples,
-                                                          first + rows_per_pass))))
-                for _step in self._denoise(chunk, request, opts, generator):
+                rows = list(range(first, min(request.num_samples, first + rows_per_pass)))
+                chunk = canvas.rows(rows)
+                ranks = canvas.repeat_ranks(rows) if opts.distinct_rows else None
+                for _step in self._denoise(chunk, request, opts, generator, ranks):
                     passes += 1
                     yield SampleStep(step=passes, texts=tuple(chunk.texts()),
                                      masked=tuple(chunk.masked_counts()), forward_passes=passes)
@@ -181,8 +228,12 @@ class CodeDiffusion(ModelAdapter):
                          candidates=tuple(candidates))
 
     def _denoise(self, chunk: Canvas, request: GenerationRequest, opts: SamplerOptions,
-                 generator: torch.Generator | None) -> Iterator[int]:
-        """Denoise ``chunk`` in place, one forward pass per yielded step."""
+                 generator: torch.Generator | None,
+                 ranks: list[int] | None = None) -> Iterator[int]:
+        """Denoise ``chunk`` in place, one forward pass per yielded step. ``ranks``: for
+        ``opts.distinct_rows``, each row's :meth:`CanvasTemplate.repeat_ranks` (a row of rank
+        ``k`` > 0 starts from its ``k``-th alternative first commit, see
+        :meth:`Canvas.commit_alternatives`)."""
         policy = make_policy(opts.policy, opts.threshold)
         processors = self._processors(request, opts, chunk)
         scorers = [self._scorer(chunk, opts) for _ in range(2 if chunk.guided else 1)]
@@ -197,10 +248,8 @@ class CodeDiffusion(ModelAdapter):
                 if chunk.guided:
                     uncond = scorers[1](chunk.unconditional_ids(), where)
                     logits = classifier_free_guidance(logits, uncond, request.guidance_scale)
-                if opts.prior is not None and opts.prior_weight > 0:
-                    logits = prior_processor(chunk, where, opts)(logits)
-                tokens, confidence = draw(processors(logits), request.temperature, generator)
-                chunk.commit_step(where, tokens, confidence, policy, request.steps - step + 1)
+                decide_step(chunk, where, logits, StepRules(request, opts, processors, policy,
+                                                            generator, ranks), step)
             chunk.passes += 1
             yield step
 

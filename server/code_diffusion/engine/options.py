@@ -76,6 +76,19 @@ class SamplerOptions:
     adds a :class:`~code_diffusion.engine.context.prior.CachePriorProcessor` to its logits
     processors. ``None``: off."""
     prior_weight: float = 0.0
+    repetition_penalty: float = 1.0
+    """Inside the hole, a word token the row already holds ``repetition_free`` times or more has
+    its logit divided by this per further repeat (``engine/repetition.py``); 1 is off."""
+    repetition_free: int = 2
+    """How often a word token may appear in the hole before the penalty applies."""
+    distinct_rows: bool = True
+    """At temperature 0, a row whose canvas length an earlier row has already (every row
+    after the first when there is no ladder of lengths: a healed line, a span, a fixed or forced
+    canvas, a model without trailing ``[PAD]``) starts from a different first commit: the
+    most probable token that is not a slot's greedy choice, the ``k``-th such for the ``k``-th
+    repeat. So a request's candidates differ; the first row stays the greedy one and its
+    candidate ranks first (docs/model-card.md has the figures). False: every row greedy.
+    Sampling (temperature > 0) makes rows differ by itself and ignores it."""
     should_stop: Callable[[], bool] | None = None
     """Checked between steps; True stops with :class:`GenerationCancelled`."""
 
@@ -102,6 +115,18 @@ class SamplerOptions:
                 or not self.prior_weight >= 0:
             raise InvalidRequestError("prior_weight", f"prior_weight must be a number ≥ 0 "
                                                       f"(0 is off), got {self.prior_weight!r}")
+        if isinstance(self.repetition_penalty, bool) or not isinstance(
+                self.repetition_penalty, int | float) or not 1 <= self.repetition_penalty <= 10:
+            raise InvalidRequestError(
+                "repetition_penalty", f"repetition_penalty must be a number from 1 to 10 (1 is "
+                                      f"off), got {self.repetition_penalty!r}")
+        _optional_int("repetition_free", self.repetition_free, 1)
+        if self.repetition_free is None:
+            raise InvalidRequestError("repetition_free", "repetition_free must be an integer "
+                                                         "≥ 1, got None")
+        if not isinstance(self.distinct_rows, bool):
+            raise InvalidRequestError("distinct_rows", f"distinct_rows must be true or false, "
+                                                       f"got {self.distinct_rows!r}")
         if self.should_stop is not None and not callable(self.should_stop):
             raise InvalidRequestError("should_stop", "should_stop must be a callable or None")
 

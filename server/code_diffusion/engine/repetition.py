@@ -23,6 +23,18 @@ from code_diffusion.engine.errors import InvalidRequestError
 from code_diffusion.engine.sampling import LogitsProcessor
 
 
+def hole_words(denoiser) -> frozenset[int]:
+    """:func:`word_tokens` of a denoiser's tokenizer without its special tokens, computed once
+    per denoiser (kept in ``denoiser.extra``, as ``canvas.line_end_tokens`` is)."""
+    cached = denoiser.extra.get("word_tokens")
+    if cached is None:
+        ids = denoiser.ids
+        cached = word_tokens(denoiser.decode, len(denoiser.tokenizer),
+                             (ids.pad, ids.eos, ids.bos, ids.mask))
+        denoiser.extra["word_tokens"] = cached
+    return cached
+
+
 def word_tokens(decode: Callable[[list[int]], str], vocab_size: int,
                 special: Iterable[int | None] = ()) -> frozenset[int]:
     """Ids of the tokens whose text holds a letter or digit (the ones the penalty may touch),
@@ -78,6 +90,7 @@ class HoleRepetitionPenalty(LogitsProcessor):
             if found is None:
                 continue
             ids, factor = found
+            factor = factor.to(logits)  # the logits' dtype and device
             values = logits[row, ids]
             logits[row, ids] = torch.where(values > 0, values / factor, values * factor)
         return logits

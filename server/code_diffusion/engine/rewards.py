@@ -17,6 +17,11 @@ from code_diffusion.engine.context.candidates import draft_rank
 from code_diffusion.engine.languages import OVERLAP_CLOSERS
 from code_diffusion.engine.types import Candidate
 
+ALTERNATIVE_COST = 20.0
+"""Taken off the score of a candidate that started from an alternative first commit
+(``SamplerOptions.distinct_rows``): more than the log-confidence of any greedy candidate, so
+such candidates rank after the greedy ones that pass, and among themselves by the usual terms."""
+
 
 @dataclass(frozen=True)
 class Hole:
@@ -132,4 +137,5 @@ def _rank_score(rewards: dict[str, float], weights: Mapping[str, float]) -> floa
     else:
         evidence = math.log(max(rewards.get("confidence", 0.0), 1e-6))
     return (evidence + 2.0 * rewards.get("syntax", 0.0)
-            - overlap * rewards.get("suffix_overlap", 0.0))
+            - overlap * rewards.get("suffix_overlap", 0.0)
+            - ALTERNATIVE_COST * rewards.get("alternative", 0.0))

@@ -13,6 +13,7 @@ from typing import Any
 from code_diffusion.engine.context import ContextOptions, WorkspaceIndex
 from code_diffusion.engine.generator import CodeGenerator
 from code_diffusion.evaluation.context import (
+    SERVER_DEFAULTS,
     ContextEvaluation,
     ContextTask,
     NoModel,
@@ -25,9 +26,12 @@ COLUMNS = ("exact", "similarity", "accepted_share", "answered", "latency_ms_p50"
 
 def run_rows(generator: Any, tasks: Sequence[ContextTask], indexes: Mapping[str, WorkspaceIndex],
              default: ContextOptions | None, *, ablations: bool,
-             log: Callable[[str], None]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Every row for one task set (``default=None``: the context is off, model only)."""
-    evaluation = ContextEvaluation(generator, indexes, log=log)
+             log: Callable[[str], None], sampler: Any = None
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every row for one task set (``default=None``: the context is off, model only);
+    ``sampler``: the ``SamplerOptions`` of every fill (``None``: the engine's defaults)."""
+    params = {**SERVER_DEFAULTS, **({} if sampler is None else {"sampler": sampler})}
+    evaluation = ContextEvaluation(generator, indexes, params=params, log=log)
     table: dict[str, Any] = {}
     chosen = rows(default or ContextOptions())
     names = list(chosen) if ablations else list(chosen)[:2]

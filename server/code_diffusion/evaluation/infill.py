@@ -47,9 +47,13 @@ class DecodeSettings:
     """``None`` leaves the engine's default."""
     steps: int | None = None
     seed: int = 0
+    sampler: Any = None
+    """The ``SamplerOptions`` of every fill; ``None``: the engine's defaults."""
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"temperature": 0.0, "num_samples": 1, "seed": self.seed}
+        if self.sampler is not None:
+            params["sampler"] = self.sampler
         if self.max_length is not None:
             params["max_length"] = self.max_length
         if self.steps is not None:

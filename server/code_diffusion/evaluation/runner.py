@@ -28,6 +28,16 @@ from code_diffusion.evaluation.infill import (
 METADATA_FILE = "code_diffusion.json"
 
 
+def _decoding(sampler: Any) -> dict[str, Any]:
+    """The decoding options of a run's fills, for the report."""
+    if sampler is None:
+        from code_diffusion.engine.options import SamplerOptions
+
+        sampler = SamplerOptions()
+    return {name: getattr(sampler, name)
+            for name in ("repetition_penalty", "repetition_free", "distinct_rows")}
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -37,7 +47,7 @@ class Evaluation:
 
     def __init__(self, generator: Any, model_info: Any, model_dir: str | Path | None = None, *,
                  seed: int = 0, steps: int | None = None, max_length: int | None = None,
-                 fixed_canvas: bool = True, oracle: bool = False,
+                 fixed_canvas: bool = True, oracle: bool = False, sampler: Any = None,
                  timeout: float = sandbox.DEFAULT_TIMEOUT, workers: int = 2,
                  log: Callable[[str], None] = _stderr, progress: bool | None = None) -> None:
         from code_diffusion.training.export import EMBEDDED_DIR
@@ -48,6 +58,8 @@ class Evaluation:
         self.model_dir = Path(path)
         self.seed, self.steps, self.max_length = seed, steps, max_length
         self.fixed_canvas, self.oracle = fixed_canvas, oracle
+        self.sampler = sampler
+        """The ``SamplerOptions`` of every fill (``None``: the engine's defaults)."""
         self.timeout, self.workers = timeout, workers
         self.log = log
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -90,7 +102,8 @@ class Evaluation:
         return self._baseline
 
     def _settings(self, max_length: int | None) -> DecodeSettings:
-        return DecodeSettings(max_length=max_length, steps=self.steps, seed=self.seed)
+        return DecodeSettings(max_length=max_length, steps=self.steps, seed=self.seed,
+                              sampler=self.sampler)
 
     def _run_modes(self, label: str, tasks: list[task_sets.InfillTask], modes: list[str],
                    max_length: int | None) -> dict[str, tuple[list[TaskResult], dict[str, Any]]]:
@@ -157,7 +170,8 @@ class Evaluation:
             "model": model,
             "settings": {"seed": self.seed, "steps": self.steps, "temperature": 0.0,
                          "num_samples": 1, "timeout": self.timeout,
-                         "sandbox": sandbox.isolation_summary(), "max_length": {}},
+                         "sandbox": sandbox.isolation_summary(), "max_length": {},
+                         **_decoding(self.sampler)},
             "benchmarks": {},
         }
 

@@ -23,6 +23,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from code_diffusion.engine.context import ContextOptions
+from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.types import DEVICE_PATTERN
 
 SECTION = "codeDiffusion"
@@ -98,6 +99,9 @@ class Settings:
     """Ghost text on or off."""
     temperature: float = _setting(0.0, "a number from 0 to 2", _between(0, 2))
     """Sampling temperature; 0 is greedy."""
+    repetition_penalty: float = _setting(1.0, "a number from 1 to 3", _between(1, 3))
+    """The repetition penalty inside the hole (``SamplerOptions.repetition_penalty``); 1 is
+    off."""
     steps: int = _setting(8, "an integer from 1 to 512", _between(1, 512))
     """Upper bound on denoising steps."""
     max_length: int = _setting(48, "an integer from 1 to 256", _between(1, 256))
@@ -138,6 +142,10 @@ class Settings:
         # ``context.workspace`` only says whether the folders are read: the other open
         # documents are in the index either way
         return ContextOptions(prior_weight=float(self.context__prior_weight))
+
+    def sampler_options(self) -> SamplerOptions:
+        """The engine's sampler options these settings set (the rest stay the engine's)."""
+        return SamplerOptions(repetition_penalty=float(self.repetition_penalty))
 
     def generation_params(self, kind: str) -> dict[str, Any]:
         """The ``GenerationRequest`` fields these settings set for a request of ``kind`` (one

@@ -90,7 +90,7 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     params = ls.settings.generation_params(KIND_OF_LANE[lane])
     job = _job(snap, snap.text if text is None else text, start, end, params, label, reached,
                on_step, specification=specification, hole=hole, closers=closers,
-               **context_arguments(ls, snap.uri))
+               sampler=ls.settings.sampler_options(), **context_arguments(ls, snap.uri))
 
     def is_current() -> bool:
         return current_version(ls, snap.uri) == snap.version

@@ -6,7 +6,8 @@ each request gets its own canvas (the engine's :func:`build_canvas`, with the re
 :class:`~code_diffusion.engine.options.SamplerOptions`), and every step stacks the rows of all
 unfinished requests into one right-padded tensor with an attention mask, runs the encoder once,
 and hands each request its slice of the logits to draw and commit with the engine's own rules
-(:meth:`Canvas.commit_step`). Requests finish on their own step; their rows leave the batch.
+(:func:`~code_diffusion.engine.diffusion.decide_step`). Requests finish on their own step;
+their rows leave the batch.
 
 Whether a model can do this is a capability of its denoiser (``supports_padding``: the engine's
 ModernBERT module, and transformers' BERT, RoBERTa and ModernBERT). A model without it fills
@@ -27,9 +28,9 @@ import torch
 
 from code_diffusion.engine.adapters.masked_lm import BlockCache
 from code_diffusion.engine.canvas import Canvas, build_canvas
-from code_diffusion.engine.diffusion import torch_threads
+from code_diffusion.engine.diffusion import StepRules, decide_step, torch_threads
 from code_diffusion.engine.options import SamplerOptions
-from code_diffusion.engine.sampling import draw, make_policy
+from code_diffusion.engine.sampling import make_policy
 from code_diffusion.engine.types import GenerationRequest, PartialCode
 
 
@@ -183,6 +184,7 @@ class _State:
         self.request = job.request()
         template = build_canvas(filler.denoiser, self.request, options)
         self.chunk: Canvas = template.rows(list(range(job.n)))
+        self.ranks = template.repeat_ranks(list(range(job.n))) if options.distinct_rows else None
         self.policy = make_policy(options.policy, options.threshold)
         self.processors = filler.model._processors(self.request, options, self.chunk)
         self.generator = (None if job.seed is None else
@@ -194,10 +196,9 @@ class _State:
 
     def commit(self, where: torch.Tensor, logits: torch.Tensor) -> None:
         self.step += 1
-        tokens, confidence = draw(self.processors(logits), self.request.temperature,
-                                  self.generator)
-        self.chunk.commit_step(where, tokens, confidence, self.policy,
-                               self.request.steps - self.step + 1)
+        decide_step(self.chunk, where, logits, StepRules(self.request, self.options,
+                                                         self.processors, self.policy,
+                                                         self.generator, self.ranks), self.step)
         self.chunk.passes += 1
 
 

@@ -102,6 +102,15 @@ def test_generation_params_use_the_request_names():
         "use_rewards": True}
 
 
+def test_the_repetition_penalty_setting_reaches_the_sampler_options():
+    assert Settings().sampler_options().repetition_penalty == 1.0
+    settings, errors = parse(Settings, {"repetitionPenalty": 1.5})
+    assert errors == [] and settings.sampler_options().repetition_penalty == 1.5
+    settings, errors = parse(Settings, {"repetitionPenalty": 0.5})
+    assert [e.key for e in errors] == ["repetitionPenalty"]
+    assert settings.sampler_options().repetition_penalty == 1.0
+
+
 def test_each_request_kind_has_its_own_candidates_by_default():
     settings = Settings()
     assert {kind: settings.generation_params(kind)["num_samples"] for kind in config.KINDS} == {

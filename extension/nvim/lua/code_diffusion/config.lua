@@ -20,6 +20,7 @@ local M = {}
 ---@class code_diffusion.Settings Live server settings (answered to workspace/configuration).
 ---@field enableInlineCompletion? boolean Ghost text from the server on/off.
 ---@field temperature? number 0 – 2.
+---@field repetitionPenalty? number Repetition penalty inside the hole, 1 – 3 (1: off).
 ---@field steps? integer Denoising steps, 1 – 512.
 ---@field maxLength? integer Tokens per suggestion, 1 – 256.
 ---@field numSamples? integer Deprecated: candidates of every request kind, 1 – 8 (0: each its own).
