@@ -149,19 +149,20 @@ class Benchmark:
 
     async def _through_server(self) -> dict[str, Any]:
         opts, config = self.options, {"debounceMs": 0}
+        served = lsp.server_model(opts.model)  # the bench's model, not always the embedded one
         first = (self.requests.get(LINE) or next(iter(self.requests.values())))[0]
         colds, bares, rss = [], [], []
         for attempt in range(max(1, opts.cold_starts)):
             self.log(f"cold start {attempt + 1}/{opts.cold_starts}")
             cold, peak = await lsp.cold_start(lsp.SERVER_COMMAND, config, first.text,
-                                              first.start)
+                                              first.start, initialization_options=served)
             colds.append(cold)
             bare, _ = await lsp.cold_start(lsp.BARE_COMMAND, {}, "", 0, completion=False)
             bares.append(bare)
             rss.append(peak)
         # the server in the bench model's precision, so the direct call compares like with like
         session = await lsp.start(lsp.SERVER_COMMAND, config,
-                                  {"precision": self.model.info.precision})
+                                  {**served, "precision": self.model.info.precision})
         figures: dict[str, Any] = {}
         try:
             for name in LSP_WORKLOADS:

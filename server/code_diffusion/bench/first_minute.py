@@ -60,8 +60,10 @@ def kind_params(kind: str) -> dict[str, Any]:
 
 class FirstMinute:
     def __init__(self, requests: int, seed: int, cold_starts: int,
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None], model: str | None = None) -> None:
         self.count, self.seed, self.cold_starts, self.log = requests, seed, cold_starts, log
+        self.model_path = model
+        self.served = lsp.server_model(model)
 
     def run(self) -> dict[str, Any]:
         report: dict[str, Any] = {"date": measure.now_utc(), "machine": measure.describe()}
@@ -73,9 +75,10 @@ class FirstMinute:
         from code_diffusion.lsp.config import InitOptions
 
         precision = InitOptions().precision  # the server's default, which the server runs
-        self.model = load_model(None, device="cpu", precision=precision)
+        self.model = load_model(self.model_path, device="cpu", precision=precision)
         self.generator = CodeGenerator(self.model)
         report["precision"] = describe(precision, "cpu")
+        report["model"] = {"name": self.model.info.name, "path": self.model.info.path}
         tokenizer = self.model.denoiser.tokenizer
 
         def count(text: str) -> int:
@@ -96,9 +99,10 @@ class FirstMinute:
         colds = []
         for attempt in range(self.cold_starts):
             self.log(f"cold start {attempt + 1}/{self.cold_starts}")
-            cold, _ = await lsp.cold_start(lsp.SERVER_COMMAND, config, first.text, first.start)
+            cold, _ = await lsp.cold_start(lsp.SERVER_COMMAND, config, first.text, first.start,
+                                           initialization_options=self.served)
             colds.append(cold)
-        session = await lsp.start(lsp.SERVER_COMMAND, config)
+        session = await lsp.start(lsp.SERVER_COMMAND, config, self.served)
         try:
             figures = {name: await self._ghost_text(session, name) for name in (LINE, BLOCK)}
         finally:

@@ -21,6 +21,7 @@ import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -185,10 +186,18 @@ async def regenerate(session: Session, uri: str, text: str, start: int, end: int
     return (time.perf_counter() - began) * 1000, resolved.edit is not None
 
 
+def server_model(model: str | None) -> dict[str, Any]:
+    """The ``initializationOptions`` that make the server load ``model`` (a directory; ``None``:
+    the embedded model, the server's default)."""
+    return {} if model is None else {"modelPath": str(Path(model).resolve())}
+
+
 async def cold_start(command: tuple[str, ...], configuration: dict[str, Any], text: str,
-                     offset: int, *, completion: bool = True) -> tuple[ColdStart, float | None]:
+                     offset: int, *, completion: bool = True,
+                     initialization_options: dict[str, Any] | None = None
+                     ) -> tuple[ColdStart, float | None]:
     """One cold start; returns the figures and the server's peak RSS (MiB)."""
-    session = await start(command, configuration)
+    session = await start(command, configuration, initialization_options)
     try:
         if completion:
             uri = "file:///bench/cold.py"

@@ -130,7 +130,8 @@ def _first_minute(args: argparse.Namespace, requests: int) -> int:
 
     quiet_transformers()
     figures = FirstMinute(requests, args.seed, 1 if args.quick else max(1, args.cold_starts),
-                          lambda message: print(message, file=sys.stderr, flush=True)).run()
+                          lambda message: print(message, file=sys.stderr, flush=True),
+                          model=args.model).run()
     text = json.dumps(figures, indent=2)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
