@@ -37,17 +37,12 @@ ROWS, REPEATS = 3, 15
 def _save(size: ModelSize, tokens: int, out: Path) -> None:
     """An embedded model directory of ``size`` with random weights."""
     import torch
-    from transformers import ModernBertForMaskedLM
 
     from code_diffusion.engine.loading import EMBEDDED_DIR
-    from code_diffusion.training import model as training_model
+    from code_diffusion.training.model import build_model
 
     torch.manual_seed(0)
-    config = training_model.make_config(4096, "small", max_positions=tokens)
-    for key, value in vars(size).items():
-        setattr(config, key, value)
-    config.layer_types = ["full_attention"] * size.num_hidden_layers
-    ModernBertForMaskedLM(config).save_pretrained(out, safe_serialization=True)
+    build_model(4096, size, max_positions=tokens).save_pretrained(out, safe_serialization=True)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(EMBEDDED_DIR / name, out / name)
     meta = json.loads((EMBEDDED_DIR / "code_diffusion.json").read_text("utf-8"))

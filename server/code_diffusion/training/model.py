@@ -28,11 +28,12 @@ SIZES = {
 }
 
 
-def make_config(vocab_size: int, size: str = "base", max_positions: int = 512):
-    """A ``ModernBertConfig`` for one of :data:`SIZES`, with global attention in every layer."""
+def make_config(vocab_size: int, size: str | ModelSize = "base", max_positions: int = 512):
+    """A ``ModernBertConfig`` for one of :data:`SIZES` (or any :class:`ModelSize`), with global
+    attention in every layer."""
     from transformers import ModernBertConfig
 
-    dims = SIZES[size]
+    dims = size if isinstance(size, ModelSize) else SIZES[size]
     return ModernBertConfig(
         vocab_size=vocab_size,
         max_position_embeddings=max_positions,
@@ -51,7 +52,7 @@ def make_config(vocab_size: int, size: str = "base", max_positions: int = 512):
     )
 
 
-def build_model(vocab_size: int, size: str = "base", max_positions: int = 512):
+def build_model(vocab_size: int, size: str | ModelSize = "base", max_positions: int = 512):
     from transformers import ModernBertForMaskedLM
 
     config = make_config(vocab_size, size, max_positions)
