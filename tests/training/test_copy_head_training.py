@@ -6,30 +6,16 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 
-import numpy as np
 import pytest
 import torch
 
-from code_diffusion.training.export import EMBEDDED_DIR, export
+from code_diffusion.training.export import export
 from code_diffusion.training.model import add_copy_head, build_model
 from code_diffusion.training.objective import MASK_ID, Batch, diffusion_loss
 from code_diffusion.training.train import TrainConfig, Trainer
 
 LENGTH, ROWS, HOLE, SOURCE = 24, 16, 12, 3
-
-
-def _tiny_run(tmp_path):
-    """A run directory with a small token array and the shipped tokenizer (no corpus build)."""
-    run = tmp_path / "run"
-    run.mkdir()
-    rng = np.random.default_rng(0)
-    for split, size in (("train", 50_000), ("valid", 5_000)):
-        rng.integers(4, 4096, size).astype(np.uint16).tofile(run / f"{split}.bin")
-    shutil.copy(EMBEDDED_DIR / "tokenizer.json", run / "tokenizer.json")
-    (run / "data_stats.json").write_text(json.dumps({"train_tokens": 50_000}))
-    return run
 
 
 def _copy_task(generator: torch.Generator) -> Batch:
@@ -71,18 +57,18 @@ def test_the_head_learns_to_copy_what_only_the_window_holds():
     assert without > math.log(4096) - 1.5 and with_head < without - 3
 
 
-def test_a_run_without_the_head_continues_with_it_and_exports_it(tmp_path):
+def test_a_run_without_the_head_continues_with_it_and_exports_it(tmp_path, tiny_run):
     from safetensors.torch import load_file
 
     from code_diffusion.engine.loading import load_model
 
-    base = _tiny_run(tmp_path)
+    base = tiny_run(tmp_path)
     common = dict(size="tiny", seq_len=64, batch_size=2, warmup_steps=1, threads=1,
                   bf16=False, eval_every=100)
     first = Trainer(TrainConfig(run_dir=str(base), total_steps=2, **common))
     first.train()
     (tmp_path / "second").mkdir()
-    run = _tiny_run(tmp_path / "second")
+    run = tiny_run(tmp_path / "second")
     config = TrainConfig(run_dir=str(run), total_steps=3, copy_head=8,
                          init_from=str(base / "checkpoint.pt"), **common)
     second = Trainer(config)
@@ -135,11 +121,11 @@ def _row_log_probs(engine, batch: Batch) -> torch.Tensor:
     return logits.gather(1, batch.targets[batch.masked][:, None])[:, 0]
 
 
-def test_transformers_refuses_the_exported_head(tmp_path):
+def test_transformers_refuses_the_exported_head(tmp_path, tiny_run):
     from code_diffusion.engine.errors import ModelLoadError
     from code_diffusion.engine.loading import load_model
 
-    run = _tiny_run(tmp_path)
+    run = tiny_run(tmp_path)
     Trainer(TrainConfig(run_dir=str(run), size="tiny", seq_len=64, batch_size=2,
                         total_steps=1, threads=1, bf16=False, copy_head=8)).train()
     out = tmp_path / "model"

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 
-import numpy as np
-
-from code_diffusion.training.export import EMBEDDED_DIR, clean_log, export
+from code_diffusion.training.export import clean_log, export
 from code_diffusion.training.train import TrainConfig, Trainer, lr_at
 
 
-def _tiny_run(tmp_path):
-    """A run directory with a small token array and the shipped tokenizer (no corpus build)."""
-    run = tmp_path / "run"
-    run.mkdir()
-    rng = np.random.default_rng(0)
-    for split, size in (("train", 50_000), ("valid", 5_000)):
-        rng.integers(4, 4096, size).astype(np.uint16).tofile(run / f"{split}.bin")
-    shutil.copy(EMBEDDED_DIR / "tokenizer.json", run / "tokenizer.json")
-    (run / "data_stats.json").write_text(json.dumps({"train_tokens": 50_000}))
-    return run
-
-
-def test_a_stopped_run_resumes_where_it_left_off(tmp_path):
-    run = _tiny_run(tmp_path)
+def test_a_stopped_run_resumes_where_it_left_off(tmp_path, tiny_run):
+    run = tiny_run(tmp_path)
     config = dict(run_dir=str(run), size="tiny", seq_len=64, batch_size=4, total_steps=6,
                   warmup_steps=2, eval_every=3, threads=1, bf16=False)
     first = Trainer(TrainConfig(**config, minutes=0.0))  # the deadline stops it at once
@@ -40,10 +25,10 @@ def test_a_stopped_run_resumes_where_it_left_off(tmp_path):
     assert "val_ce_t0.1" in clean_log(run / "log.jsonl")[2]
 
 
-def test_the_export_loads_through_the_engine(tmp_path):
+def test_the_export_loads_through_the_engine(tmp_path, tiny_run):
     from code_diffusion.engine.loading import load_model
 
-    run = _tiny_run(tmp_path)
+    run = tiny_run(tmp_path)
     Trainer(TrainConfig(run_dir=str(run), size="tiny", seq_len=64, batch_size=2,
                         total_steps=1, threads=1, bf16=False)).train()
     out = tmp_path / "model"
@@ -60,7 +45,7 @@ def test_learning_rate_warms_up_then_decays_to_the_floor():
     assert lr_at(110, cfg) == 1e-4 and lr_at(60, cfg) < lr_at(20, cfg)
 
 
-def test_a_context_run_warm_starts_resumes_and_exports_its_window(tmp_path):
+def test_a_context_run_warm_starts_resumes_and_exports_its_window(tmp_path, tiny_run):
     """A fresh run with --init-from starts from that model's weights; the context-format run
     resumes from its checkpoint and its export records the training length as max_context."""
     import torch
@@ -68,13 +53,13 @@ def test_a_context_run_warm_starts_resumes_and_exports_its_window(tmp_path):
 
     from code_diffusion.engine.loading import load_model
 
-    first = _tiny_run(tmp_path)
+    first = tiny_run(tmp_path)
     Trainer(TrainConfig(run_dir=str(first), size="tiny", seq_len=64, batch_size=2,
                         total_steps=1, threads=1, bf16=False)).train()
     start = tmp_path / "start"
     export(first, start)
     (tmp_path / "second").mkdir()
-    run = _tiny_run(tmp_path / "second")
+    run = tiny_run(tmp_path / "second")
     body = "".join(f"def f{i}(x):\n    y = x + {i}\n    return y * 2\n\n" for i in range(40))
     for split in ("train", "valid"):
         (run / f"texts-{split}.jsonl").write_text(

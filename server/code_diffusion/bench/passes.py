@@ -28,7 +28,8 @@ from code_diffusion.measure import median
 HOLE = 24
 
 
-def _median_ms(run: Callable[[], Any], repeats: int) -> float:
+def median_ms(run: Callable[[], Any], repeats: int) -> float:
+    """Median milliseconds of ``repeats`` calls of ``run``, after one warm-up call."""
     run()
     times = []
     for _ in range(repeats):
@@ -95,7 +96,7 @@ def pass_costs(model: Any, bf16: Any | None = None, *, rows: int = 3,
             row: dict[str, Any] = {"configuration": label}
             for threads in sorted({1, cores}):
                 with torch_threads(threads):
-                    row[f"threads_{threads}_ms"] = _median_ms(run, repeats)
+                    row[f"threads_{threads}_ms"] = median_ms(run, repeats)
             rows_out.append(row)
     return {"rows": rows, "tokens": length, "masked": HOLE, "cores": cores,
             "passes": rows_out}
@@ -113,11 +114,11 @@ def compiled_cost(model: Any, *, rows: int = 3, repeats: int = 15) -> dict[str, 
     try:
         compiled = torch.compile(denoiser.logits_at, dynamic=True)
         with torch.inference_mode():
-            out["eager_ms"] = _median_ms(lambda: denoiser.logits_at(ids, where), repeats)
+            out["eager_ms"] = median_ms(lambda: denoiser.logits_at(ids, where), repeats)
             began = time.perf_counter()
             compiled(ids, where)
             out["first_call_s"] = round(time.perf_counter() - began, 2)
-            out["compiled_ms"] = _median_ms(lambda: compiled(ids, where), repeats)
+            out["compiled_ms"] = median_ms(lambda: compiled(ids, where), repeats)
             began = time.perf_counter()
             compiled(short_ids, short_where)
             out["other_length_first_call_ms"] = round((time.perf_counter() - began) * 1000, 1)

@@ -16,12 +16,9 @@ import argparse
 import json
 import shutil
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from code_diffusion.measure import median
 from code_diffusion.training.model import ModelSize
 
 SIZES = {
@@ -51,20 +48,10 @@ def _save(size: ModelSize, tokens: int, out: Path) -> None:
     (out / "code_diffusion.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
-def _median_ms(run: Callable[[], Any]) -> float:
-    run()
-    times = []
-    for _ in range(REPEATS):
-        began = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - began) * 1000)
-    return round(median(times), 2)
-
-
 def measure(tokens: list[int]) -> dict[str, Any]:
     import torch
 
-    from code_diffusion.bench.passes import configurations
+    from code_diffusion.bench.passes import configurations, median_ms
     from code_diffusion.engine.diffusion import torch_threads
     from code_diffusion.engine.loading import load_model
 
@@ -80,8 +67,8 @@ def measure(tokens: list[int]) -> dict[str, Any]:
                 full = runs["lean encoder path, masked positions only"]
                 block = runs["block pass: the hole's columns against kept keys and values"]
                 figures[f"{name}, {length} tokens"] = {
-                    "parameters": params, "full_pass_ms": _median_ms(full),
-                    "block_pass_ms": _median_ms(block)}
+                    "parameters": params, "full_pass_ms": median_ms(full, REPEATS),
+                    "block_pass_ms": median_ms(block, REPEATS)}
             print(name, length, figures[f"{name}, {length} tokens"], flush=True)
     return figures
 
