@@ -202,3 +202,46 @@ def test_the_loss_is_computed_at_the_hole_and_not_at_the_preamble(engine):
     changed = replace(batch, targets=batch.targets.clone())
     changed.targets[~batch.masked] = 5
     assert torch.isclose(diffusion_loss(model, changed)[0], loss)
+
+
+def test_copy_share_draws_line_holes_the_window_can_copy(engine):
+    denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer, 512)
+
+    def windows_of(share: float) -> list[windows.Window]:
+        rng = np.random.default_rng(7)
+        found = [windows.context_window(denoiser, SOURCE, "line", rng, ladder=0,
+                                        copy_share=share) for _ in range(60)]
+        return [w for w in found if w is not None]
+
+    plain, copying = windows_of(0.0), windows_of(1.0)
+    for window in copying:
+        truth = denoiser.decode([t for t in window.target if t != PAD_ID]).strip()
+        left = denoiser.decode(window.left)
+        assert window.copyable == (len(truth) >= windows.MIN_COPY_CHARS and truth in left)
+    share_plain = sum(w.copyable for w in plain) / len(plain)
+    share_copying = sum(w.copyable for w in copying) / len(copying)
+    assert share_copying >= 0.75 and share_copying > share_plain + 0.3, (share_plain,
+                                                                      share_copying)
+
+
+def test_copy_share_zero_draws_the_same_windows_as_before(engine):
+    """Runs that do not ask for copy windows keep their random stream (a resumed run's data
+    does not change under it)."""
+    denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer, 512)
+    first, second = np.random.default_rng(11), np.random.default_rng(11)
+    for _ in range(10):
+        a = windows.context_window(denoiser, SOURCE, "line", first)
+        b = windows.context_window(denoiser, SOURCE, "line", second, copy_share=0.0)
+        assert (a is None and b is None) or a.ids == b.ids
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--copy-share", "1.5", "--windows", "context"], "--copy-share must be in [0, 1]"),
+    (["--copy-share", "0.5"], "give --windows context too"),
+])
+def test_train_refuses_a_copy_share_it_cannot_use(tmp_path, capsys, argv, message):
+    from code_diffusion.cli import main
+
+    assert main(["train", "--run-dir", str(tmp_path / "run"), *argv]) == 2
+    assert message in capsys.readouterr().out
+    assert not (tmp_path / "run").exists()  # refused before any corpus is built

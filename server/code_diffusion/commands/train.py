@@ -68,6 +68,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "over the window's tokens, gated with the vocabulary's); a warm "
                              "start, a continued checkpoint or RUN_DIR's own checkpoint "
                              "without one gets it fresh")
+    parser.add_argument("--copy-share", type=float, default=0.0, metavar="P",
+                        help="--windows context: the share of line holes drawn among lines "
+                             "that stand verbatim ahead of the hole in the window (default 0: "
+                             "lines with a snippet)")
     parser.add_argument("--no-bf16", action="store_true",
                         help="train in float32 even where the CPU has bfloat16")
 
@@ -78,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
     from code_diffusion.training import data, export
     from code_diffusion.training.train import TrainConfig, Trainer
 
+    if not 0.0 <= args.copy_share <= 1.0:
+        print(f"error: --copy-share must be in [0, 1], got {args.copy_share}")
+        return 2
+    if args.copy_share and args.windows != "context":
+        print("error: --copy-share shapes the context windows; give --windows context too")
+        return 2
     if args.corpus_only:
         from code_diffusion.training import corpus
 
@@ -102,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
                           warmup_steps=args.warmup_steps, eval_every=args.eval_every,
                           checkpoint_minutes=args.checkpoint_minutes,
                           seq_len=args.seq_len, muon=args.muon, windows=args.windows,
-                          init_from=str(args.init_from or ""), copy_head=args.copy_head)
+                          init_from=str(args.init_from or ""), copy_head=args.copy_head,
+                          copy_share=args.copy_share)
         Trainer(cfg).train()
     if args.export or args.export_only:
         if not (args.run_dir / "checkpoint.pt").exists():

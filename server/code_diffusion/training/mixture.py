@@ -36,8 +36,9 @@ class MixtureBatches:
 
     def __init__(self, texts: list[str], tokens: np.ndarray, tokenizer, seq_len: int,
                  batch_size: int, shares: dict[str, float] | None = None,
-                 ladder: float = windows.LADDER_SHARE) -> None:
+                 ladder: float = windows.LADDER_SHARE, copy_share: float = 0.0) -> None:
         self.texts, self.tokens = texts, tokens
+        self.copy_share = copy_share
         self.seq_len, self.batch_size = seq_len, batch_size
         self.shares = windows.HOLE_SHARES if shares is None else shares
         self.ladder = ladder
@@ -48,7 +49,8 @@ class MixtureBatches:
         """A window of ``kind`` from a random document (redrawn until one fits)."""
         while True:
             text = self.texts[int(rng.integers(len(self.texts)))]
-            found = windows.context_window(self.denoiser, text, kind, rng, ladder=self.ladder)
+            found = windows.context_window(self.denoiser, text, kind, rng, ladder=self.ladder,
+                                           copy_share=self.copy_share)
             if found is not None and len(found.ids) <= self.seq_len:
                 return found
 
@@ -80,28 +82,32 @@ class MixtureBatches:
 
 
 class _Stream(torch.utils.data.IterableDataset):
-    def __init__(self, run_dir: Path, seq_len: int, batch_size: int, seed: int) -> None:
+    def __init__(self, run_dir: Path, seq_len: int, batch_size: int, seed: int,
+                 copy_share: float) -> None:
         super().__init__()
         self.run_dir, self.seq_len, self.batch_size, self.seed = run_dir, seq_len, batch_size, seed
+        self.copy_share = copy_share
 
     def __iter__(self):
         torch.set_num_threads(1)
         texts = [r["text"] for r in data.read_texts(self.run_dir, "train")]
         tokens = data.load_tokens(self.run_dir, "train")
         maker = MixtureBatches(texts, tokens, load_tokenizer(self.run_dir), self.seq_len,
-                               self.batch_size)
+                               self.batch_size, copy_share=self.copy_share)
         rng = np.random.default_rng(self.seed)
         while True:
             b = maker.batch(rng)
             yield b.input_ids, b.masked, b.targets, b.weights, b.attention
 
 
-def background_batches(run_dir: Path, seq_len: int, batch_size: int, seed: int):
+def background_batches(run_dir: Path, seq_len: int, batch_size: int, seed: int,
+                       copy_share: float = 0.0):
     """An endless iterator of mixture :class:`Batch` es made by one worker process.
 
     ``seed`` should change on every resume (the worker's random state is not checkpointed):
-    the trainer passes its step."""
-    loader = torch.utils.data.DataLoader(_Stream(run_dir, seq_len, batch_size, seed),
+    the trainer passes its step. ``copy_share``: see :func:`windows.context_window`."""
+    loader = torch.utils.data.DataLoader(_Stream(run_dir, seq_len, batch_size, seed,
+                                                 copy_share),
                                          batch_size=None, num_workers=1, prefetch_factor=4,
                                          persistent_workers=True)
     for ids, masked, targets, weights, attention in loader:

@@ -66,6 +66,9 @@ class TrainConfig:
     copy_head: int = 0
     """Key width of a copy head (``engine/adapters/copy_head.py``) added to the model; 0: none.
     The loss is then the NLL of the mixed copy/vocabulary distribution."""
+    copy_share: float = 0.0
+    """Context windows: the share of line holes drawn among lines the window can copy
+    (``windows.context_window``); 0: lines with a snippet, as before."""
     eval_seq_len: int = 256
     """Length of the held-out windows (256: the figures of the shipped model's card)."""
 
@@ -296,7 +299,7 @@ class Trainer:
             self.log(json.dumps(start))
             self._record(start)
         batches = (background_batches(self.run, cfg.seq_len, cfg.batch_size,
-                                      cfg.seed * 1_000_003 + self.step)
+                                      cfg.seed * 1_000_003 + self.step, cfg.copy_share)
                    if cfg.windows == "context" else None)
         try:
             while self.step < cfg.total_steps and time.monotonic() < deadline:

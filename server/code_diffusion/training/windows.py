@@ -35,6 +35,10 @@ first (only when the true text fits the shorter canvas)."""
 LADDER_ROWS = 8
 SNIPPET_TRIES = 8
 """Line holes: lines tried until one has a snippet in its preamble (the last try is kept)."""
+COPY_TRIES = 16
+"""Copy windows (see ``context_window``'s ``copy_share``): lines tried until one is copyable."""
+MIN_COPY_CHARS = 4
+"""A line shorter than this (stripped) does not count as copyable."""
 
 
 @dataclass
@@ -52,6 +56,9 @@ class Window:
     """``draft`` windows: the loss is also computed at the draft tokens left visible (the
     model learns to judge and correct a draft, not only to fill masks)."""
     has_snippet: bool = False
+    copyable: bool = False
+    """The true text (stripped) stands verbatim in the window's left context: the preamble's
+    snippets or the local prefix, so the model can copy it."""
     row: int = 0
     """The sampler's row this window is laid out as (``CanvasTemplate.rows([row])``)."""
 
@@ -141,7 +148,16 @@ def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
         slots = shown + slots[len(shown) :]
     return Window(kind, list(layout.left), slots, target, list(layout.right),
                   loss_at_visible=draft, has_snippet=bool(context.snippets),
+                  copyable=copyable(hole, denoiser.decode(list(layout.left))),
                   row=layout.lengths.index(length))
+
+
+def copyable(hole: Hole, left: str) -> bool:
+    """Whether the hole's true text (stripped) stands verbatim in ``left``, the window's
+    decoded tokens ahead of the hole (the preamble's snippets and the local prefix as the
+    window cut them)."""
+    truth = hole.truth.strip()
+    return len(truth) >= MIN_COPY_CHARS and truth in left
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -215,8 +231,13 @@ def pick_kind(rng: np.random.Generator, shares: dict[str, float] = HOLE_SHARES) 
 
 def context_window(denoiser: Denoiser, text: str, kind: str, rng: np.random.Generator,
                    options: ContextOptions | None = None,
-                   ladder: float = LADDER_SHARE) -> Window | None:
-    """A window of ``kind`` (not ``plain``) from one document, or ``None`` if it has none."""
+                   ladder: float = LADDER_SHARE, copy_share: float = 0.0) -> Window | None:
+    """A window of ``kind`` (not ``plain``) from one document, or ``None`` if it has none.
+
+    Line holes: lines are tried until one has a snippet in its preamble; with probability
+    ``copy_share``, until one is :func:`copyable` (its text stands in the window ahead of it,
+    about 12 % of line windows otherwise), so the copy head sees more lines it can copy. The
+    last try is kept when none qualifies."""
     spans = _line_spans(text)
     if len(spans) < 3:
         return None
@@ -226,12 +247,13 @@ def context_window(denoiser: Denoiser, text: str, kind: str, rng: np.random.Gene
     if kind == "rest_of_line":
         hole = rest_of_line_hole(text, spans, rng)
         return window_for(denoiser, hole, rng, options=options, ladder=ladder) if hole else None
+    copy = kind == "line" and copy_share > 0 and rng.random() < copy_share
     found = None
-    for _ in range(SNIPPET_TRIES):
+    for _ in range(COPY_TRIES if copy else SNIPPET_TRIES):
         window = window_for(denoiser, line_hole(text, spans, rng), rng, draft=kind == "draft",
                             options=options, ladder=ladder)
         if window is not None:
             found = window
-            if window.has_snippet or kind == "draft":
+            if window.copyable if copy else window.has_snippet or kind == "draft":
                 break
     return found

@@ -1,0 +1,36 @@
+"""The copy probe keeps exactly the statement lines that stand elsewhere in their file."""
+
+from __future__ import annotations
+
+from code_diffusion.evaluation.copying import copyable_tasks
+
+FILE = '''def first(items):
+    total = 0
+    for item in items:
+        total += item
+    return total
+
+
+def second(items):
+    total = 0
+    for item in items:
+        total += item * 2
+    return total
+'''
+
+
+def test_only_lines_repeated_in_their_file_are_tasks():
+    tasks = copyable_tasks([("pkg/mod.py", FILE)], limit=100, seed=0)
+    lines = sorted(t.middle.strip() for t in tasks)
+    assert lines == sorted(["total = 0", "total = 0", "return total", "return total",
+                            "for item in items:", "for item in items:"])
+    for task in tasks:
+        assert task.prefix + task.middle + task.suffix == FILE
+        assert task.path == "pkg/mod.py"
+
+
+def test_the_sample_is_fixed_by_its_seed():
+    files = [(f"m{i}.py", FILE) for i in range(10)]
+    one, two = (copyable_tasks(files, limit=7, seed=3) for _ in range(2))
+    assert [t.task_id for t in one] == [t.task_id for t in two] and len(one) == 7
+    assert [t.task_id for t in copyable_tasks(files, 7, 4)] != [t.task_id for t in one]
