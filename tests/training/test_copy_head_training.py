@@ -145,3 +145,18 @@ def test_a_plain_model_and_its_copy_head_version_agree_when_the_gate_is_shut():
     with torch.no_grad():
         assert float(diffusion_loss(copy, batch)[1]) == pytest.approx(
             float(diffusion_loss(plain, batch)[1]), abs=1e-4)
+
+
+def test_an_export_can_be_served_with_a_shorter_window_than_it_trained_on(tmp_path, tiny_run):
+    from code_diffusion.engine.loading import load_model
+
+    run = tiny_run(tmp_path)
+    Trainer(TrainConfig(run_dir=str(run), size="tiny", seq_len=64, batch_size=2,
+                        warmup_steps=1, threads=1, bf16=False, total_steps=1)).train()
+    assert export(run, tmp_path / "full")["max_context"] == 64
+    meta = export(run, tmp_path / "short", max_context=32)
+    assert meta["max_context"] == 32 and meta["training"]["seq_len"] == 64
+    assert load_model(tmp_path / "short", precision="float32").denoiser.max_context == 32
+    with pytest.raises(ValueError, match="between 16 and the training sequence length 64"):
+        export(run, tmp_path / "long", max_context=128)
+    assert not (tmp_path / "long").exists()

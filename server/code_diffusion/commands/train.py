@@ -43,6 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="export RUN_DIR/checkpoint.pt without training")
     parser.add_argument("--export-dir", type=Path, default=None,
                         help="where to export (default: the package's models/embedded)")
+    parser.add_argument("--max-context", type=int, default=None, metavar="TOKENS",
+                        help="with --export/--export-only: the window the engine serves the "
+                             "exported model with (default: --seq-len of the run; 256 halves "
+                             "a full pass of a model trained at 512)")
     parser.add_argument("--docs", action="store_true",
                         help="with --export: also write docs/corpus-files.tsv and the training "
                              "curve docs/images/training-curve.png")
@@ -120,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: no checkpoint in {args.run_dir}; train first (code-diffusion train)")
             return 2
         target = args.export_dir or export.EMBEDDED_DIR
-        meta = export.export(args.run_dir, target)
+        try:
+            meta = export.export(args.run_dir, target, max_context=args.max_context)
+        except ValueError as error:
+            print(f"error: --max-context: {error}")
+            return 2
         print(f"exported step {meta['training']['steps']} "
               f"({meta['training']['tokens_seen']:,} tokens) to {target}")
         if args.docs:

@@ -18,11 +18,18 @@ EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "models" / "embedded"
 METADATA_FILE = "code_diffusion.json"
 
 
-def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") -> dict:
+def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16",
+           max_context: int | None = None) -> dict:
     """Write ``config.json``, ``model.safetensors`` (``dtype``), the tokenizer files and
-    ``code_diffusion.json`` into ``out_dir``, replacing what is there atomically."""
+    ``code_diffusion.json`` into ``out_dir``, replacing what is there atomically.
+
+    ``max_context`` is the window the engine serves the model with (default: the training
+    sequence length); a shorter one halves a full pass from 512 to 256 tokens."""
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
     cfg = state["config"]
+    if max_context is not None and not 16 <= max_context <= cfg["seq_len"]:
+        raise ValueError(f"max_context must be between 16 and the training sequence length "
+                         f"{cfg['seq_len']}, got {max_context}")
     model = build_model(cfg["vocab_size"], cfg["size"], max_positions=512)
     if cfg.get("copy_head"):
         add_copy_head(model, cfg["copy_head"])  # save_pretrained writes its key and weights
@@ -45,7 +52,7 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16") 
             "seq_len": cfg["seq_len"], "batch_size": cfg["batch_size"], "lr": cfg["lr"],
             "size": cfg["size"], "copy_head": cfg.get("copy_head", 0), "corpus": stats,
         },
-        "max_context": cfg["seq_len"],
+        "max_context": max_context or cfg["seq_len"],
         "dtype": dtype,
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
