@@ -11,9 +11,14 @@ whitespace ignored), exact match of any of the three, edit similarity.
 
 Context assembly finds the line for most of these holes (it is what drafts are), so this is
 the ceiling of what copying can add; ``repo-single-line`` measures what it adds in a real
-project. Run::
+project.
 
-    python -m code_diffusion.evaluation.copying [--model DIR] [--limit 200] [--seed 0]
+Exact lines come late; the teacher-forced part moves first: on ``--windows`` held-out line
+windows built as training builds them (``training.windows``, the model's own tokenizer, half
+of them drawn among copyable lines), the mean cross-entropy of the hole's real tokens (its
+``[PAD]`` left out), for copyable and other windows. Run::
+
+    python -m code_diffusion.evaluation.copying [--model DIR] [--limit 200] [--windows 200]
 """
 
 from __future__ import annotations
@@ -91,12 +96,49 @@ def run_probe(generator: Any, tasks: list[CopyTask], log=print) -> dict[str, dic
     return rows
 
 
+def line_window_ce(model: Any, texts: list[str], count: int, seed: int,
+                   seq_len: int = 512) -> dict[str, dict[str, float]]:
+    """Mean CE (nats) of the hole's real tokens, with all its slots masked, on ``count`` line
+    windows of ``texts`` (half drawn among copyable lines), split by :func:`copyable`."""
+    import numpy as np
+    import torch
+
+    from code_diffusion.training import windows
+    from code_diffusion.training.objective import MASK_ID, PAD_ID
+
+    denoiser = model.denoiser
+    maker = windows.tokenizer_denoiser(denoiser.tokenizer, seq_len)
+    rng = np.random.default_rng(seed)
+    losses: dict[bool, list[float]] = {True: [], False: []}
+    while sum(map(len, losses.values())) < count:
+        text = texts[int(rng.integers(len(texts)))]
+        window = windows.context_window(maker, text, "line", rng, ladder=0, copy_share=0.5)
+        if window is None or len(window.ids) > seq_len:
+            continue
+        ids = torch.tensor([window.ids])
+        where = ids == MASK_ID
+        with torch.no_grad():
+            logits = denoiser.logits_at(ids, where)
+        logits[:, MASK_ID] = float("-inf")
+        targets = torch.tensor([t for t, s in zip(window.target, window.slots, strict=True)
+                                if s == MASK_ID])
+        nll = -torch.log_softmax(logits, -1).gather(1, targets[:, None])[:, 0]
+        real = targets != PAD_ID
+        if bool(real.any()):
+            losses[window.copyable].append(float(nll[real].mean()))
+    return {("copyable" if key else "other"): {"windows": len(values),
+                                               "ce": round(sum(values) / max(1, len(values)), 3)}
+            for key, values in losses.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m code_diffusion.evaluation.copying",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="a model directory (default: embedded)")
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--windows", type=int, default=200,
+                        help="teacher-forced line windows (0: skip that part)")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     args = parser.parse_args(argv)
     if args.limit < 1:
@@ -104,12 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     from code_diffusion import load_model
     from code_diffusion.engine.generator import CodeGenerator
 
-    tasks = copyable_tasks(heldout_files(), args.limit, args.seed)
+    files = heldout_files()
+    tasks = copyable_tasks(files, args.limit, args.seed)
     print(f"{len(tasks)} copyable line holes of the held-out corpus files", file=sys.stderr)
-    generator = CodeGenerator(load_model(args.model) if args.model else load_model())
-    rows = run_probe(generator, tasks, log=lambda m: print(m, file=sys.stderr))
-    report = {"model": args.model or "embedded", "tasks": len(tasks), "seed": args.seed,
-              "rows": rows}
+    model = load_model(args.model) if args.model else load_model()
+    report: dict[str, Any] = {"model": args.model or "embedded", "tasks": len(tasks),
+                              "seed": args.seed}
+    if args.windows:
+        report["line_windows"] = line_window_ce(model, [text for _, text in files],
+                                                args.windows, args.seed)
+        print(f"line windows: {json.dumps(report['line_windows'])}", file=sys.stderr)
+    report["rows"] = run_probe(CodeGenerator(model), tasks,
+                               log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(report, indent=2))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

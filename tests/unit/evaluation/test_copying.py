@@ -34,3 +34,16 @@ def test_the_sample_is_fixed_by_its_seed():
     one, two = (copyable_tasks(files, limit=7, seed=3) for _ in range(2))
     assert [t.task_id for t in one] == [t.task_id for t in two] and len(one) == 7
     assert [t.task_id for t in copyable_tasks(files, 7, 4)] != [t.task_id for t in one]
+
+
+def test_line_windows_are_scored_on_the_holes_real_tokens():
+    import math
+
+    from code_diffusion.engine.loading import load_model
+    from code_diffusion.evaluation.copying import line_window_ce
+
+    result = line_window_ce(load_model(precision="float32"), [FILE * 3], count=12, seed=0)
+    assert sum(part["windows"] for part in result.values()) == 12
+    assert result["copyable"]["windows"] > 0  # the file repeats its lines
+    for part in result.values():
+        assert part["windows"] == 0 or 0 < part["ce"] < math.log(4096) * 3
