@@ -245,3 +245,16 @@ def test_train_refuses_a_copy_share_it_cannot_use(tmp_path, capsys, argv, messag
     assert main(["train", "--run-dir", str(tmp_path / "run"), *argv]) == 2
     assert message in capsys.readouterr().out
     assert not (tmp_path / "run").exists()  # refused before any corpus is built
+
+
+def test_the_real_token_loss_leaves_out_the_unused_slots_but_keeps_them_masked(engine):
+    from code_diffusion.training.train import batch_ce, real_tokens_only
+
+    batch = _maker(engine, shares={"line": 1.0}).batch(np.random.default_rng(4))
+    real = real_tokens_only(batch)
+    assert torch.equal(real.input_ids, batch.input_ids)
+    assert torch.equal(real.masked, batch.masked & (batch.targets != PAD_ID))
+    assert 0 < int(real.masked.sum()) < int(batch.masked.sum())
+    assert (batch.targets[batch.masked & ~real.masked] == PAD_ID).all()
+    model = build_model(4096, "tiny", max_positions=512)
+    assert batch_ce(model, [real]) != batch_ce(model, [batch])

@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,13 @@ from code_diffusion.measure import native_bf16
 from code_diffusion.training import data, windows
 from code_diffusion.training.mixture import MixtureBatches, background_batches, load_tokenizer
 from code_diffusion.training.model import add_copy_head, build_model
-from code_diffusion.training.objective import Batch, MaskingConfig, diffusion_loss, make_batch
+from code_diffusion.training.objective import (
+    PAD_ID,
+    Batch,
+    MaskingConfig,
+    diffusion_loss,
+    make_batch,
+)
 from code_diffusion.training.optim import OptimizerConfig, build_optimizer
 
 EVAL_RATES = (0.1, 0.5, 0.9)
@@ -112,6 +118,12 @@ def held_out_windows(run: Path, seq_len: int, rows: int = 64) -> list[Batch]:
 def _without_plain(shares: dict[str, float]) -> dict[str, float]:
     total = sum(shares.values())
     return {k: v / total for k, v in shares.items()}
+
+
+def real_tokens_only(batch: Batch) -> Batch:
+    """The batch with its loss positions cut to those whose target is not ``[PAD]`` (the
+    input unchanged: a hole's unused slots stay masked)."""
+    return replace(batch, masked=batch.masked & (batch.targets != PAD_ID))
 
 
 @torch.no_grad()
@@ -260,6 +272,8 @@ class Trainer:
                                bf16=self.bf16)
         if self.context_valid is not None:
             result["val_ctx_ce"] = batch_ce(self.model, self.context_valid, self.bf16)
+            result["val_ctx_real_ce"] = batch_ce(
+                self.model, [real_tokens_only(b) for b in self.context_valid], self.bf16)
         return result
 
     def save(self) -> None:
