@@ -211,7 +211,12 @@ class ModelWorker:
             self._check_usable()
             self._waiting[key] = request
             self._dispatch()
-            return await request.future
+            result = await request.future
+            # The fill ended before a change reached drop_stale, but the change may have been
+            # handled between the result and this wake-up: it is not delivered then either.
+            if not request.is_current():
+                raise StaleDocument("the document changed while the model ran")
+            return result
         except asyncio.CancelledError:
             request.cancel.set()
             raise

@@ -159,6 +159,26 @@ async def test_drop_stale_stops_a_running_request(gated):
     gate.set()
 
 
+async def test_a_result_is_not_delivered_for_a_document_that_changed_as_the_fill_ended():
+    """The change lands after the fill's last step but before the caller wakes up (drop_stale
+    has nothing running to stop by then): the caller gets StaleDocument, not the text."""
+    harness = Harness(FakeGenerator())
+    await harness.ready()
+    version = {"doc": 1}
+    fill = harness.fill()
+
+    def job(model, should_stop):
+        result = fill(model, should_stop)
+        version["doc"] = 2  # the buffer moves on while the result is on its way
+        return result
+
+    with pytest.raises(StaleDocument, match="changed while the model ran"):
+        await harness.worker.run("doc", job, is_current=lambda: version["doc"] == 1)
+    assert await harness.worker.run("doc", harness.fill()) is not None  # the worker goes on
+    harness.worker.stop()
+    assert harness.worker.join(5)
+
+
 async def test_debounce_lets_only_the_last_of_a_burst_reach_the_model():
     harness = Harness(FakeGenerator())
     await harness.ready()
