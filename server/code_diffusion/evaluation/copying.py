@@ -110,7 +110,9 @@ def line_window_ce(model: Any, texts: list[str], count: int, seed: int,
     maker = windows.tokenizer_denoiser(denoiser.tokenizer, seq_len)
     rng = np.random.default_rng(seed)
     losses: dict[bool, list[float]] = {True: [], False: []}
-    while sum(map(len, losses.values())) < count:
+    for _ in range(50 * count):
+        if sum(map(len, losses.values())) >= count:
+            break
         text = texts[int(rng.integers(len(texts)))]
         window = windows.context_window(maker, text, "line", rng, ladder=0, copy_share=0.5)
         if window is None or len(window.ids) > seq_len:
@@ -126,6 +128,9 @@ def line_window_ce(model: Any, texts: list[str], count: int, seed: int,
         real = targets != PAD_ID
         if bool(real.any()):
             losses[window.copyable].append(float(nll[real].mean()))
+    if sum(map(len, losses.values())) < count:
+        raise ValueError(f"{50 * count} tries made fewer than {count} line windows of these "
+                         "texts; give more or longer files")
     return {("copyable" if key else "other"): {"windows": len(values),
                                                "ce": round(sum(values) / max(1, len(values)), 3)}
             for key, values in losses.items()}

@@ -47,3 +47,13 @@ def test_line_windows_are_scored_on_the_holes_real_tokens():
     assert result["copyable"]["windows"] > 0  # the file repeats its lines
     for part in result.values():
         assert part["windows"] == 0 or 0 < part["ce"] < math.log(4096) * 3
+
+
+def test_texts_without_line_windows_are_an_error_not_a_hang():
+    import pytest
+
+    from code_diffusion.engine.loading import load_model
+    from code_diffusion.evaluation.copying import line_window_ce
+
+    with pytest.raises(ValueError, match="fewer than 3 line windows"):
+        line_window_ce(load_model(precision="float32"), ["x = 1\n"], count=3, seed=0)
