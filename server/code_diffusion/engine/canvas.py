@@ -235,8 +235,9 @@ class Canvas:
                             ranks: list[int]) -> torch.Tensor:
         """Give row ``i`` with ``ranks[i] = k > 0`` a different first commit: the ``k``-th most
         probable token, over its masked slots, that is not its slot's greedy choice nor an end
-        token (nor the first commit of an earlier row: those count among the ``k``),
-        committed alone this step. ``logits`` are this step's processed ``(N, V)`` logits
+        token (nor the first commit of an earlier row: those count among the ``k``, and when
+        they are ``k`` or more, the row takes the most probable token left), committed alone
+        this step. ``logits`` are this step's processed ``(N, V)`` logits
         (row-major over ``where``). Returns which of the ``N`` slots are still to decide this
         step (the rows given an alternative drop out of it)."""
         keep = torch.ones(logits.shape[0], dtype=torch.bool)
@@ -255,7 +256,9 @@ class Canvas:
             block[:, enders] = 0.0
             for position, token in taken:
                 block[positions == position, token] = 0.0
-            wanted = rank - len(taken)  # earlier rows' picks are out of the block already
+            # earlier rows' picks are out of the block already; the picks of rows of other
+            # canvas lengths count too, so they may outnumber this row's rank
+            wanted = max(1, rank - len(taken))
             if int((block > 0).sum()) < wanted:
                 continue
             value, flat = block.flatten().topk(wanted)

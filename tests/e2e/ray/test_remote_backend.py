@@ -127,7 +127,7 @@ def test_a_replica_killed_mid_request_fails_clearly(ray_app):
     replacement replica serves the next one."""
     before = health(ray_app)
     backend = RemoteModel(RemoteOptions(url=ray_app.url, timeout_ms=60000, retries=0,
-                                        stream=False))
+                                        stream=False, steps=128))
     outcome: list[object] = []
 
     def heavy() -> None:
@@ -135,7 +135,7 @@ def test_a_replica_killed_mid_request_fails_clearly(ray_app):
             # long enough (16 rows, 128 slots, up to 128 passes) to be caught in flight on a
             # loaded machine, where one look at /health can take a few hundred ms
             outcome.append(backend.generate("", None, ("def f(x):\n", "\n"), num_samples=16,
-                                            max_length=128, steps=128))
+                                            max_length=128))
         except RemoteBackendError as exc:
             outcome.append(exc)
 

@@ -131,6 +131,22 @@ def test_rows_the_ladder_sets_apart_stay_greedy():
     assert sorted(c.text for c in last.candidates) == [" x" * 4, " x" * 6, " x" * 8]  # 8 · 1, ½, ¾
 
 
+def test_many_rows_over_several_canvas_lengths_all_get_a_first_commit():
+    """Repeats of several ladder lengths: the earlier rows' picks outnumber a later row's rank
+    (it used to ask ``topk`` for zero tokens and fail the request)."""
+    model = looping_model()
+    model.denoiser.trailing_pad = True
+    request = GenerationRequest(partial_code=PartialCode("f(", ")"), steps=12, num_samples=12,
+                                max_length=8)
+    opts = SamplerOptions(kind="block", policy="quota", cache="none", distinct_rows=True)
+    *_, last = model.stream(request, opts)
+    texts = [c.text for c in last.candidates]
+    assert len(set(texts)) == 12  # seven ladder lengths, and five repeats set apart
+    alternatives = [t for c, t in zip(last.candidates, texts, strict=True)
+                    if "alternative" in c.rewards]
+    assert len(alternatives) == 5 and all(set(t.split()) - {"x"} for t in alternatives)
+
+
 def test_sampling_ignores_distinct_rows():
     model = looping_model()
     request = GenerationRequest(partial_code=PartialCode("f(", ")"), steps=6, num_samples=3,
