@@ -122,9 +122,13 @@ async def test_a_superseded_request_is_answered_empty(editor):
     editor.replace(SOURCE)
 
 
-def test_a_replica_killed_mid_request_fails_clearly(ray_app):
+async def test_a_replica_killed_mid_request_fails_clearly(ray_app):
     """The request in flight fails with a remote-backend error (or Ray retries it); a
     replacement replica serves the next one."""
+    await asyncio.to_thread(kill_mid_request, ray_app)
+
+
+def kill_mid_request(ray_app) -> None:
     before = health(ray_app)
     backend = RemoteModel(RemoteOptions(url=ray_app.url, timeout_ms=60000, retries=0,
                                         stream=False, steps=128))
