@@ -148,6 +148,8 @@ class _Batch:
             index = torch.tensor(keep, device=self.denoiser.device)
             self.cache.layers = [(k.index_select(0, index), v.index_select(0, index))
                                  for k, v in self.cache.layers]
+            if self.cache.copy_keys is not None:  # a copy head's keys, row for row
+                self.cache.copy_keys = self.cache.copy_keys.index_select(0, index)
         self.rows = active
 
     def _step(self, active: list[_State]) -> None:
