@@ -76,6 +76,32 @@ def test_the_padded_block_cache_gives_what_each_request_gets_alone(embedded):
     assert sorted(alone[1]) == sorted(c.text for c in engine)
 
 
+def test_a_copy_head_model_drops_finished_requests_from_its_cached_keys():
+    """A model with a copy head keeps the head's keys in the block cache too: when a request
+    finishes before the others, its rows leave those keys with the layers' (a request of 2
+    rows and one of 3 finish on different steps)."""
+    import torch
+
+    from code_diffusion.engine.adapters.copy_head import CopyHead, CopyHeadConfig
+
+    model = load_model(precision="float32")
+    module = model.denoiser.model
+    torch.manual_seed(0)
+    module.copy_head = CopyHead(module.config.hidden_size, CopyHeadConfig(16, 1, 0)).eval()
+    module.copy_head.reset_parameters(std=0.3)
+    torch.nn.init.constant_(module.copy_head.gate.bias, 0.0)
+    try:
+        filler = BatchFiller(model)
+        assert filler.cache
+        batch = [Job("x = ", "\n", max_tokens=4, n=2, steps=2, hole={"kind": "line"}),
+                 Job(PROMPTS[1][0], PROMPTS[1][1], max_tokens=24, n=3, steps=12,
+                     hole={"kind": "line"})]
+        together, alone, _ = _together_and_alone(filler, batch)
+        assert together == alone
+    finally:
+        module.copy_head = None
+
+
 def test_a_model_that_cannot_batch_is_filled_one_by_one_and_counted():
     class Plain:  # no denoiser: nothing to pad
         info = None
