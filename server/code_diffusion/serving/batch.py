@@ -145,11 +145,7 @@ class _Batch:
                 if state in active:
                     keep.extend(range(offset, offset + count))
                 offset += count
-            index = torch.tensor(keep, device=self.denoiser.device)
-            self.cache.layers = [(k.index_select(0, index), v.index_select(0, index))
-                                 for k, v in self.cache.layers]
-            if self.cache.copy_keys is not None:  # a copy head's keys, row for row
-                self.cache.copy_keys = self.cache.copy_keys.index_select(0, index)
+            self.cache.keep_rows(torch.tensor(keep, device=self.denoiser.device))
         self.rows = active
 
     def _step(self, active: list[_State]) -> None:

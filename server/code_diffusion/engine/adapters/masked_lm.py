@@ -48,6 +48,15 @@ class BlockCache:
     """A copy head's keys of every column from the last full pass, the hole's columns updated
     by each block pass (``modernbert.py``); ``None`` for a model without one."""
 
+    def keep_rows(self, index: torch.Tensor) -> None:
+        """Keep only the rows ``index`` of everything cached (a batch whose finished requests
+        leave it): the layers' keys and values and a copy head's keys alike."""
+        if self.layers is not None:
+            self.layers = [(k.index_select(0, index), v.index_select(0, index))
+                           for k, v in self.layers]
+        if self.copy_keys is not None:
+            self.copy_keys = self.copy_keys.index_select(0, index)
+
     def due(self, batch: int) -> bool:
         if self.layers is None or self.layers[0][0].shape[0] != batch:
             return True
