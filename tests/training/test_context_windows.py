@@ -85,9 +85,11 @@ def engine():
     return load_model()
 
 
-def _server_canvas(engine, hole: windows.Hole, monkeypatch, row: int) -> list[int]:
-    """Row ``row`` of the canvas ``CodeGenerator.fill`` builds for the hole (8 candidates), with
-    the preamble of ``assemble_context`` under the default ``ContextOptions``."""
+def _server_canvas(engine, hole: windows.Hole, monkeypatch, row: int,
+                   max_length: int = windows.DEFAULT_MAX_LENGTH) -> list[int]:
+    """Row ``row`` of the canvas ``CodeGenerator.fill`` builds for the hole (8 candidates, the
+    hole's kind and specification, ``max_length``), with the preamble of ``assemble_context``
+    under the default ``ContextOptions``."""
     generator = CodeGenerator(engine)
     kind = hole.kind
     context = assemble_context(hole.document, hole.cursor, hole.cursor, language="python",
@@ -102,6 +104,8 @@ def _server_canvas(engine, hole: windows.Hole, monkeypatch, row: int) -> list[in
         patch.setattr(generator.model, "stream", stream)
         with pytest.raises(_Captured):
             generator.fill(hole.document, hole.cursor, language="python", num_samples=8,
+                           specification=hole.specification, hole=hole.hole,
+                           max_length=max_length,
                            sampler=SamplerOptions(preamble=context.preamble))
     template = build_canvas(engine.denoiser, seen["request"], seen["options"])
     return template.rows([row]).ids[0].tolist()
@@ -136,6 +140,80 @@ def test_a_training_window_is_the_canvas_the_engine_builds_for_the_hole(engine, 
     assert 0 in rows and len(rows) >= 3  # the first row and shorter rows of the ladder
 
 
+DESCRIBED = '''import os
+
+
+def read_config(path):
+    """Read the file at path and parse it."""
+    with open(path) as handle:
+        text = handle.read()
+    return parse(text)
+
+
+def parse(text):
+    """Split each line at its first equals sign."""
+    values = {}
+    # one key and value per line
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def keys(values):
+    """The sorted keys."""
+    return sorted(values)
+
+
+# the default store lives next to this file
+ROOT = os.path.dirname(__file__)
+'''
+
+
+def _code_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def test_a_described_window_is_the_canvas_of_its_code_action(engine, monkeypatch):
+    """Holes after a comment or a docstring are laid out as ``Generate from comment`` and
+    ``Fill in body`` lay them out: the action's plan, its specification, a block hole, any
+    ``maxLength``; putting the truth back gives the file's code."""
+    denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer,
+                                          engine.denoiser.max_context)
+    rng = np.random.default_rng(5)
+    specs, lengths = Counter(), set()
+    for _ in range(40):
+        hole = windows.described_hole(DESCRIBED, rng)
+        if hole is None:
+            continue
+        assert hole.hole == "block" and hole.specification
+        restored = hole.document[: hole.cursor] + hole.truth + hole.document[hole.cursor :]
+        assert _code_lines(restored) == _code_lines(DESCRIBED), hole
+        length = int(rng.integers(8, 65))
+        window = windows.window_for(denoiser, hole, rng, ladder=0.5, max_length=length)
+        if window is None:  # the truth is longer than the canvas
+            continue
+        specs[hole.specification] += 1
+        lengths.add(len(window.slots))
+        assert window.kind == "described"
+        assert window.ids == _server_canvas(engine, hole, monkeypatch, window.row, length)
+        assert hole.specification in denoiser.decode(window.left)
+    assert "one key and value per line" in specs and "The sorted keys." in specs, specs
+    assert len(lengths) >= 3
+
+
+def test_short_canvases_are_drawn_at_their_share(engine):
+    denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer, 512)
+    rng = np.random.default_rng(9)
+    found = [windows.context_window(denoiser, SOURCE, "block", rng, ladder=0) for _ in range(200)]
+    sizes = [len(w.slots) for w in found if w is not None]
+    short = sum(size < windows.DEFAULT_MAX_LENGTH for size in sizes) / len(sizes)
+    assert 0.1 < short < 0.5 and min(sizes) >= windows.SHORT_CANVAS[0], (short, sizes)
+    none = [windows.context_window(denoiser, SOURCE, "block", rng, ladder=0, short_canvas=0)
+            for _ in range(40)]
+    assert all(len(w.slots) == windows.DEFAULT_MAX_LENGTH for w in none if w is not None)
+
+
 def test_a_draft_window_shows_part_of_a_retrieved_draft_and_targets_the_truth(engine):
     denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer, 256)
     rng = np.random.default_rng(0)
@@ -150,7 +228,8 @@ def test_a_draft_window_shows_part_of_a_retrieved_draft_and_targets_the_truth(en
 
 
 def _maker(engine, shares=None):
-    files = [SOURCE, SOURCE.replace("values", "entries"), SOURCE.replace("handle", "stream")]
+    files = [SOURCE, SOURCE.replace("values", "entries"), SOURCE.replace("handle", "stream"),
+             DESCRIBED]
     tokens = np.random.default_rng(0).integers(4, 4000, 20_000).astype(np.uint16)
     return MixtureBatches(files, tokens, engine.denoiser.tokenizer, 256, 16, shares)
 
@@ -258,3 +337,14 @@ def test_the_real_token_loss_leaves_out_the_unused_slots_but_keeps_them_masked(e
     assert (batch.targets[batch.masked & ~real.masked] == PAD_ID).all()
     model = build_model(4096, "tiny", max_positions=512)
     assert batch_ce(model, [real]) != batch_ce(model, [batch])
+
+
+def test_a_kind_no_document_has_is_named_not_looped_on(engine, monkeypatch):
+    from code_diffusion.training import mixture
+
+    monkeypatch.setattr(mixture, "WINDOW_TRIES", 20)
+    tokens = np.random.default_rng(0).integers(4, 4000, 20_000).astype(np.uint16)
+    maker = MixtureBatches([SOURCE], tokens, engine.denoiser.tokenizer, 256, 4,
+                           {"described": 1.0})
+    with pytest.raises(ValueError, match="no 'described' window fits in 20 random documents"):
+        maker.batch(np.random.default_rng(0))

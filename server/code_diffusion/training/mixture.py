@@ -20,6 +20,8 @@ from code_diffusion.training import data, windows
 from code_diffusion.training.objective import PAD_ID, Batch, MaskingConfig, make_batch
 
 T_MIN = 0.02
+WINDOW_TRIES = 1000
+"""Documents drawn for one window before the kind is declared missing from the corpus."""
 
 
 def load_tokenizer(run_dir: Path):
@@ -36,8 +38,10 @@ class MixtureBatches:
 
     def __init__(self, texts: list[str], tokens: np.ndarray, tokenizer, seq_len: int,
                  batch_size: int, shares: dict[str, float] | None = None,
-                 ladder: float = windows.LADDER_SHARE, copy_share: float = 0.0) -> None:
+                 ladder: float = windows.LADDER_SHARE, copy_share: float = 0.0,
+                 short_canvas: float = windows.SHORT_CANVAS_SHARE) -> None:
         self.texts, self.tokens = texts, tokens
+        self.short_canvas = short_canvas
         self.copy_share = copy_share
         self.seq_len, self.batch_size = seq_len, batch_size
         self.shares = windows.HOLE_SHARES if shares is None else shares
@@ -47,12 +51,16 @@ class MixtureBatches:
 
     def window(self, kind: str, rng: np.random.Generator) -> windows.Window:
         """A window of ``kind`` from a random document (redrawn until one fits)."""
-        while True:
+        for _ in range(WINDOW_TRIES):
             text = self.texts[int(rng.integers(len(self.texts)))]
             found = windows.context_window(self.denoiser, text, kind, rng, ladder=self.ladder,
-                                           copy_share=self.copy_share)
+                                           copy_share=self.copy_share,
+                                           short_canvas=self.short_canvas)
             if found is not None and len(found.ids) <= self.seq_len:
                 return found
+        raise ValueError(f"no {kind!r} window fits in {WINDOW_TRIES} random documents of "
+                         f"{len(self.texts)}; give the mixture documents that have such holes "
+                         "or set its share to 0")
 
     def batch(self, rng: np.random.Generator) -> Batch:
         kinds = [windows.pick_kind(rng, self.shares) for _ in range(self.batch_size)]

@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from code_diffusion.measure import native_bf16
-from code_diffusion.training import data, windows
+from code_diffusion.training import data
 from code_diffusion.training.mixture import MixtureBatches, background_batches, load_tokenizer
 from code_diffusion.training.model import add_copy_head, build_model
 from code_diffusion.training.objective import (
@@ -106,11 +106,18 @@ def held_out_loss(model, tokens: np.ndarray, seq_len: int, rates=EVAL_RATES,
     return result
 
 
+HELD_OUT_SHARES = {"line": 0.40, "rest_of_line": 0.12, "block": 0.13, "draft": 0.10}
+"""The held-out context windows keep the first retraining run's mixture (no described holes,
+default canvases), so their CE compares across runs."""
+
+
 def held_out_windows(run: Path, seq_len: int, rows: int = 64) -> list[Batch]:
-    """Fixed context-format windows of the held-out files (the mixture without plain rows)."""
+    """Fixed context-format windows of the held-out files (:data:`HELD_OUT_SHARES` without
+    plain rows)."""
     texts = [r["text"] for r in data.read_texts(run, "valid")]
     maker = MixtureBatches(texts, np.zeros(0, np.uint16), load_tokenizer(run), seq_len, 16,
-                           shares=_without_plain(windows.HOLE_SHARES), ladder=0.0)
+                           shares=_without_plain(HELD_OUT_SHARES), ladder=0.0,
+                           short_canvas=0.0)
     rng = np.random.default_rng(4321)
     return [maker.batch(rng) for _ in range(rows // 16)]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from code_diffusion.engine.actions import FILL_BODY, GENERATE, plan_action
 from code_diffusion.engine.adapters.base import Denoiser, SpecialIds
 from code_diffusion.engine.canvas import build_canvas
 from code_diffusion.engine.context import ContextOptions, assemble_context
@@ -25,9 +26,17 @@ from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.types import GenerationRequest, PartialCode
 from code_diffusion.training.objective import BOS_ID, EOS_ID, MASK_ID, PAD_ID
 
-HOLE_SHARES = {"line": 0.40, "rest_of_line": 0.12, "block": 0.13, "draft": 0.10}
+HOLE_SHARES = {"line": 0.36, "rest_of_line": 0.12, "block": 0.13, "draft": 0.10,
+               "described": 0.08}
 """Shares of context-format windows among all windows; the rest (``1 - sum``) are plain span
 and uniform masking of the token stream (see ``objective.make_batch``)."""
+DEFAULT_MAX_LENGTH = GenerationRequest.max_length
+SHORT_CANVAS_SHARE = 0.3
+"""Share of context windows laid out for a ``maxLength`` setting below the default, drawn from
+``SHORT_CANVAS``: the canvas ends at that length with no visible ``[PAD]`` after it, as the
+server lays it out for the setting (without them, a short canvas reads as an almost empty
+hole to the model)."""
+SHORT_CANVAS = (8, 48)
 LADDER_SHARE = 0.25
 """Share of context windows laid out as a shorter row of the sampler's ladder: the hole's tail
 is pre-filled with visible ``[PAD]`` as ``CanvasTemplate.rows`` fills it for rows after the
@@ -93,15 +102,19 @@ class Hole:
     document: str
     cursor: int
     truth: str
+    specification: str = ""
+    """The description a code action hands the generator (a comment or a docstring)."""
+    hole: str = "auto"
+    """The kind ``CodeGenerator.fill`` is asked for (``block`` for the code actions)."""
 
     @property
     def kind(self) -> str:
-        """The engine's kind for this hole (``CodeGenerator.fill`` with ``hole="auto"``)."""
-        return hole_kind(self.document, self.cursor, self.cursor)
+        """The engine's kind for this hole (``CodeGenerator.fill`` with ``hole=self.hole``)."""
+        return hole_kind(self.document, self.cursor, self.cursor, self.hole)
 
 
 def canvas_for(denoiser: Denoiser, hole: Hole, options: ContextOptions | None = None,
-               language: str = "python"):
+               language: str = "python", max_length: int = DEFAULT_MAX_LENGTH):
     """What the server does for this hole: context assembly, healing, the canvas template.
 
     Returns ``(template, sampler_options, context, moved)``: ``moved`` is the whitespace the
@@ -112,6 +125,7 @@ def canvas_for(denoiser: Denoiser, hole: Hole, options: ContextOptions | None = 
                                hole=kind if kind in ("line", "block") else "auto")
     prefix, moved = heal_prefix(hole.document[: hole.cursor])
     request = GenerationRequest(language=language, num_samples=LADDER_ROWS,
+                                max_length=max_length, specification=hole.specification,
                                 partial_code=PartialCode(prefix, hole.document[hole.cursor :]))
     opts = SamplerOptions(kind=kind, span_chars=0,
                           healed_break=kind == "line" and "\n" in moved,
@@ -121,10 +135,12 @@ def canvas_for(denoiser: Denoiser, hole: Hole, options: ContextOptions | None = 
 
 def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
                draft: bool = False, options: ContextOptions | None = None,
-               ladder: float = LADDER_SHARE) -> Window | None:
+               ladder: float = LADDER_SHARE,
+               max_length: int = DEFAULT_MAX_LENGTH) -> Window | None:
     """The training window of ``hole`` (``None`` when its text does not fit the canvas, or a
     ``draft`` window finds no draft); with probability ``ladder`` a shorter row."""
-    template, opts, context, moved = canvas_for(denoiser, hole, options)
+    template, opts, context, moved = canvas_for(denoiser, hole, options,
+                                                max_length=max_length)
     layout = template.layout
     n = layout.lengths[0]
     truth = denoiser.encode(moved + hole.truth)
@@ -137,6 +153,7 @@ def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
         length = length if length >= len(truth) else n
     slots = [MASK_ID] * length + [PAD_ID] * (n - length)
     kind = "block" if opts.kind == "block" else "line"
+    kind = "described" if hole.specification else kind
     if draft:
         if not context.drafts:
             return None
@@ -219,8 +236,85 @@ def block_hole(text: str, spans, rng: np.random.Generator, max_lines: int = 8) -
     return Hole(document, start + 1 + len(indent), text[start + 1 + len(indent) : end])
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _statement_rows(lines: list[str], first: int, indent: int, most: int) -> int:
+    """The last row of the first ``1..most`` statements at ``indent`` from row ``first`` (rows
+    indented deeper belong to the statement above them; a blank row or a dedent ends them)."""
+    last, count = first, 0
+    for row in range(first, len(lines)):
+        line = lines[row]
+        if not line.strip() or _indent(line) < indent:
+            break
+        if _indent(line) == indent:
+            if count == most:
+                break
+            count += 1
+        last = row
+    return last
+
+
+def comment_hole(text: str, rng: np.random.Generator, max_lines: int = 6) -> Hole | None:
+    """``Generate from comment``: code right under a ``#`` comment is taken out and the action's
+    own plan (:func:`~code_diffusion.engine.actions.plan_action`) opens the line it writes on;
+    the comment is the specification."""
+    lines = text.split("\n")
+    rows = [r for r in range(len(lines) - 1) if lines[r].lstrip().startswith("#")
+            and lines[r + 1].strip() and not lines[r + 1].lstrip().startswith("#")
+            and _indent(lines[r + 1]) == _indent(lines[r])]
+    if not rows:
+        return None
+    row = rows[int(rng.integers(len(rows)))]
+    last = _statement_rows(lines, row + 1, _indent(lines[row]), 1 + int(rng.integers(max_lines)))
+    truth = "\n".join(lines[row + 1 : last + 1])[_indent(lines[row]) :]
+    rest = "\n".join(lines[: row + 1] + lines[last + 1 :])
+    at = len("\n".join(lines[:row]))
+    plan = plan_action(GENERATE, rest, at + (1 if row else 0), at + (1 if row else 0), "python")
+    if plan is None:
+        return None
+    return Hole(plan.text, plan.start, truth, plan.specification, plan.kind)
+
+
+def docstring_hole(text: str, rng: np.random.Generator) -> Hole | None:
+    """``Fill in body``: a function's code after its docstring is replaced by ``pass`` and the
+    action's own plan finds the stub; the docstring is the specification."""
+    lines = text.split("\n")
+    rows = [r for r in range(len(lines) - 2) if lines[r].lstrip().startswith(("def ", "async def "))
+            and lines[r].rstrip().endswith(":")
+            and lines[r + 1].lstrip().startswith(('"""', "'''"))]
+    if not rows:
+        return None
+    row = rows[int(rng.integers(len(rows)))]
+    quote = lines[row + 1].lstrip()[:3]
+    close = row + 1
+    while close < len(lines) and lines[close].count(quote) < (2 if close == row + 1 else 1):
+        close += 1
+    body = close + 1
+    if body >= len(lines) or _indent(lines[body]) <= _indent(lines[row]) or \
+            not lines[body].strip():
+        return None
+    last = _statement_rows(lines, body, _indent(lines[body]), 10**6)
+    indent = lines[body][: _indent(lines[body])]
+    truth = "\n".join(lines[body : last + 1])[len(indent) :]
+    stub = "\n".join([*lines[:body], indent + "pass", *lines[last + 1 :]])
+    at = len("\n".join(lines[:body])) + 1 + len(indent)
+    plan = plan_action(FILL_BODY, stub, at, at, "python")
+    if plan is None:
+        return None
+    document = plan.text[: plan.start] + plan.text[plan.end :]
+    return Hole(document, plan.start, truth, plan.specification, plan.kind)
+
+
+def described_hole(text: str, rng: np.random.Generator) -> Hole | None:
+    """A hole a code action fills from a description: after a comment or after a docstring."""
+    return (comment_hole if rng.random() < 0.5 else docstring_hole)(text, rng)
+
+
 def pick_kind(rng: np.random.Generator, shares: dict[str, float] = HOLE_SHARES) -> str:
-    """``line``, ``rest_of_line``, ``block``, ``draft`` or ``plain`` by the mixture shares."""
+    """``line``, ``rest_of_line``, ``block``, ``draft``, ``described`` or ``plain`` by the
+    mixture shares."""
     u, acc, kind = rng.random(), 0.0, "plain"
     for kind, share in shares.items():
         acc += share
@@ -231,27 +325,31 @@ def pick_kind(rng: np.random.Generator, shares: dict[str, float] = HOLE_SHARES) 
 
 def context_window(denoiser: Denoiser, text: str, kind: str, rng: np.random.Generator,
                    options: ContextOptions | None = None,
-                   ladder: float = LADDER_SHARE, copy_share: float = 0.0) -> Window | None:
+                   ladder: float = LADDER_SHARE, copy_share: float = 0.0,
+                   short_canvas: float = SHORT_CANVAS_SHARE) -> Window | None:
     """A window of ``kind`` (not ``plain``) from one document, or ``None`` if it has none.
 
-    Line holes: lines are tried until one has a snippet in its preamble; with probability
-    ``copy_share``, until one is :func:`copyable` (its text stands in the window ahead of it,
-    about 12 % of line windows otherwise), so the copy head sees more lines it can copy. The
-    last try is kept when none qualifies."""
+    With probability ``short_canvas`` the window is laid out for a ``maxLength`` setting drawn
+    from :data:`SHORT_CANVAS` (else the default). Line holes: lines are tried until one has a
+    snippet in its preamble; with probability ``copy_share``, until one is :func:`copyable`
+    (its text stands in the window ahead of it, about 12 % of line windows otherwise), so the
+    copy head sees more lines it can copy. The last try is kept when none qualifies."""
     spans = _line_spans(text)
     if len(spans) < 3:
         return None
-    if kind == "block":
-        hole = block_hole(text, spans, rng)
-        return window_for(denoiser, hole, rng, options=options, ladder=ladder) if hole else None
-    if kind == "rest_of_line":
-        hole = rest_of_line_hole(text, spans, rng)
-        return window_for(denoiser, hole, rng, options=options, ladder=ladder) if hole else None
+    short = short_canvas > 0 and rng.random() < short_canvas  # no draw at 0: same stream
+    length = int(rng.integers(*SHORT_CANVAS)) if short else DEFAULT_MAX_LENGTH
+    single = {"block": block_hole, "rest_of_line": rest_of_line_hole,
+              "described": lambda t, _spans, r: described_hole(t, r)}
+    if kind in single:
+        hole = single[kind](text, spans, rng)
+        return window_for(denoiser, hole, rng, options=options, ladder=ladder,
+                          max_length=length) if hole else None
     copy = kind == "line" and copy_share > 0 and rng.random() < copy_share
     found = None
     for _ in range(COPY_TRIES if copy else SNIPPET_TRIES):
         window = window_for(denoiser, line_hole(text, spans, rng), rng, draft=kind == "draft",
-                            options=options, ladder=ladder)
+                            options=options, ladder=ladder, max_length=length)
         if window is not None:
             found = window
             if window.copyable if copy else window.has_snippet or kind == "draft":
