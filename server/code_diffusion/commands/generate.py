@@ -108,7 +108,7 @@ def _context_of(args: argparse.Namespace) -> tuple[str, WorkspaceIndex | None]:
     itself left out: its text is the buffer)."""
     if args.workspace is None:
         return args.file.name, None
-    from code_diffusion.evaluation.repo import load_workspace
+    from code_diffusion.evaluation.workspace import load_workspace
 
     root = args.workspace.resolve()
     try:

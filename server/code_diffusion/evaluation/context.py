@@ -49,6 +49,8 @@ class ContextTask:
     path: str | None = None
     hole: str = "line"
     workspace: str = ""
+    specification: str = ""
+    """The description a code action hands the generator (a comment or a docstring)."""
 
     @property
     def single_line(self) -> bool:
@@ -110,7 +112,8 @@ class ContextEvaluation:
         """The top candidate's text ("" when none passed) and the fill's result."""
         text, cursor = task.prefix + task.suffix, len(task.prefix)
         result = generator.fill(text, cursor, language=task.language, hole=task.hole,
-                                path=task.path, workspace=self.indexes.get(task.workspace),
+                                specification=task.specification, path=task.path,
+                                workspace=self.indexes.get(task.workspace),
                                 context=context, require_passing=False, **self.params)
         top = next((c for c in result.candidates if not c.problems), None)
         return ("" if top is None else top.text), result
@@ -180,17 +183,18 @@ def repo_tasks(benchmark: str, limit: int | None, seed: int
 
     projects = load_projects()
     tasks = [ContextTask(t.task_id, t.prefix, t.suffix, t.middle, t.language, t.path, t.hole,
-                         t.project) for t in build_tasks(projects, benchmark, limit, seed)]
+                         t.project, t.specification)
+             for t in build_tasks(projects, benchmark, limit, seed)]
     return tasks, {name: _index(files) for name, files in projects.items()}
 
 
 def file_tasks(path: Path, workspace: Path | None) -> tuple[list[ContextTask],
                                                             dict[str, WorkspaceIndex]]:
     """Tasks of a JSONL file (``task_id``, ``prefix``, ``suffix``, optional ``middle``,
-    ``language``, ``path``, ``hole``) and the index of ``workspace`` without the tasks' own
-    files (never read: a task's text is its prefix and suffix)."""
-    from code_diffusion.evaluation.repo import load_workspace
+    ``language``, ``path``, ``hole``, ``specification``) and the index of ``workspace``
+    without the tasks' own files (never read: a task's text is its prefix and suffix)."""
     from code_diffusion.evaluation.tasks import read_task_file
+    from code_diffusion.evaluation.workspace import load_workspace
 
     records = [json.loads(line) for line in Path(path).read_text("utf-8").splitlines()
                if line.strip()]
@@ -201,8 +205,12 @@ def file_tasks(path: Path, workspace: Path | None) -> tuple[list[ContextTask],
             raise ValueError(f"{path}: task {task.task_id}: 'path' must be a string relative "
                              "to the workspace folder")
         hole = record.get("hole") or ("line" if "\n" not in (task.middle or "") else "block")
+        spec = record.get("specification") or ""
+        if not isinstance(spec, str):
+            raise ValueError(f"{path}: task {task.task_id}: 'specification' must be a string "
+                             "(the comment or docstring the code is written from)")
         tasks.append(ContextTask(task.task_id, task.prefix, task.suffix, task.middle,
-                                 task.language, own, hole, "workspace"))
+                                 task.language, own, hole, "workspace", spec))
     if workspace is None:
         return tasks, {}
     exclude = {t.path for t in tasks if t.path}

@@ -3,6 +3,12 @@
 ``repo-single-line``: one whole statement, or a compound statement's header line, inside a
 function body (at any depth), 8–90 characters stripped, not a docstring, comment or decorator.
 ``repo-multi-line``: 2–6 consecutive whole sibling statements of one body (at most 12 lines).
+``repo-code-actions``: what ``Generate from comment`` and ``Fill in body`` write, laid out by
+the actions' own plans: the statements under each ``#`` comment (up to 6, until a blank line or
+a dedent) and each function body after a docstring (at most 12 lines), with the comment or the
+docstring as the specification (:mod:`~code_diffusion.training.described`); the buffer is the
+file with that code taken out (and, for a body, ``pass`` in its place, which the action
+replaces).
 The cursor sits after the first line's indentation; the prefix and suffix are the whole rest of
 the file, so ``prefix + middle + suffix`` is the file byte for byte; the project's other files are
 the workspace. Tasks are sampled with a fixed seed, in a fixed order: deterministic.
@@ -19,7 +25,6 @@ from __future__ import annotations
 import ast
 import json
 import logging
-import os
 import random
 import subprocess
 import sys
@@ -35,11 +40,11 @@ PROJECTS = {"sortedcontainers": "2.4.0", "cachetools": "8.0.0", "funcy": "2.1",
 EXCLUDED_PREFIXES = {"pyflakes": ("pyflakes/test/",)}
 SINGLE_LINE = "repo-single-line"
 MULTI_LINE = "repo-multi-line"
-BENCHMARKS = (SINGLE_LINE, MULTI_LINE)
+CODE_ACTIONS = "repo-code-actions"
+BENCHMARKS = (SINGLE_LINE, MULTI_LINE, CODE_ACTIONS)
 CACHE_DIR = Path.home() / ".cache" / "code-diffusion" / "repo-bench"
 MIN_CHARS, MAX_CHARS = 8, 90
 MIN_STATEMENTS, MAX_STATEMENTS, MAX_BLOCK_LINES = 2, 6, 12
-MAX_WORKSPACE_FILE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class RepoTask:
     middle: str
     language: str = "python"
     hole: str = "line"
+    specification: str = ""
+    """What a code action hands the generator (``repo-code-actions``), else empty."""
 
     def to_json(self) -> dict[str, str]:
         data = asdict(self)
@@ -181,6 +188,8 @@ def _spans(text: str, kind: str) -> list[tuple[int, int]]:
 
 def file_tasks(project: str, path: str, text: str, kind: str) -> list[RepoTask]:
     """Every task of ``kind`` in one file, in line order."""
+    if kind == CODE_ACTIONS:
+        return _action_tasks(project, path, text)
     tasks = []
     starts = [0]
     for line in text.split("\n"):
@@ -194,6 +203,19 @@ def file_tasks(project: str, path: str, text: str, kind: str) -> list[RepoTask]:
                               text[:cursor], text[stop:], text[cursor:stop],
                               hole="line" if kind == SINGLE_LINE else "block"))
     return tasks
+
+
+def _action_tasks(project: str, path: str, text: str) -> list[RepoTask]:
+    from code_diffusion.training.described import file_holes
+
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return []
+    return [RepoTask(f"{CODE_ACTIONS}/{project}/{path}:L{row + 1}", project, path,
+                     hole.document[: hole.cursor], hole.document[hole.cursor :], hole.truth,
+                     hole=hole.hole, specification=hole.specification)
+            for row, hole in file_holes(text, MAX_BLOCK_LINES)]
 
 
 def build_tasks(projects: dict[str, dict[str, str]], kind: str = SINGLE_LINE,
@@ -217,72 +239,6 @@ def write_tasks(path: Path, tasks: list[RepoTask]) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for task in tasks:
             handle.write(json.dumps(task.to_json()) + "\n")
-
-
-# --- a user's workspace ------------------------------------------------------------------------
-SKIPPED_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".tox"}
-
-
-def _skip(relative: str, reason: str) -> None:
-    log.info("workspace: skipped %s: %s", relative, reason)
-
-
-def _read_text(path: Path, relative: str, max_bytes: int) -> str | None:
-    size = path.stat(follow_symlinks=False).st_size
-    if size > max_bytes:
-        _skip(relative, f"{size} bytes, over the {max_bytes}-byte cap")
-        return None
-    data = path.read_bytes()
-    if b"\0" in data[:8192]:
-        _skip(relative, "binary (NUL bytes)")
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        _skip(relative, f"not UTF-8 ({exc.reason} at byte {exc.start})")
-        return None
-
-
-def load_workspace(root: str | Path, exclude: set[str] | frozenset[str] = frozenset(), *,
-                   suffixes: tuple[str, ...] | None = (".py",),
-                   max_bytes: int = MAX_WORKSPACE_FILE_BYTES,
-                   max_files: int = 10_000) -> dict[str, str]:
-    """The text files under ``root`` by POSIX path relative to it.
-
-    Never reads a path in ``exclude`` (relative paths, e.g. a task's own file, whose text is the
-    task's prefix and suffix), never follows a symlink (symlinked files and folders are skipped,
-    so nothing outside ``root`` is read), and skips binaries, files over ``max_bytes``, non-UTF-8
-    files, files that vanish while being read and anything past ``max_files``, each with one log
-    line. ``suffixes=None`` takes every file name.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise NotADirectoryError(f"workspace {root} is not a folder; pass the project's folder")
-    texts: dict[str, str] = {}
-    for folder, dirs, names in os.walk(root, followlinks=False):
-        base = Path(folder)
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
-        for name in sorted(names) + [d for d in dirs if (base / d).is_symlink()]:
-            path = base / name
-            relative = path.relative_to(root).as_posix()
-            if relative in exclude or (suffixes is not None and not name.endswith(suffixes)
-                                       and not path.is_symlink()):
-                continue
-            if path.is_symlink():
-                _skip(relative, "a symlink (not followed)")
-                continue
-            if len(texts) >= max_files:
-                _skip(relative, f"over the {max_files}-file cap")
-                continue
-            try:
-                text = _read_text(path, relative, max_bytes)
-            except OSError as exc:
-                _skip(relative, f"unreadable ({exc.strerror or exc})")
-                continue
-            if text is not None:
-                texts[relative] = text
-        dirs[:] = [d for d in dirs if not (base / d).is_symlink()]
-    return texts
 
 
 # --- drafts alone, no model --------------------------------------------------------------------
@@ -351,6 +307,7 @@ def index_memory(root: str | Path, skip_dirs: tuple[str, ...] = ("site-packages"
     import tracemalloc
 
     from code_diffusion.engine.context import WorkspaceIndex
+    from code_diffusion.evaluation.workspace import load_workspace
 
     texts = {path: text for path, text in load_workspace(root, max_files=100_000).items()
              if not any(part in skip_dirs for part in path.split("/"))}

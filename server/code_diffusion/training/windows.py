@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from code_diffusion.engine.actions import FILL_BODY, GENERATE, plan_action
 from code_diffusion.engine.adapters.base import Denoiser, SpecialIds
 from code_diffusion.engine.canvas import build_canvas
 from code_diffusion.engine.context import ContextOptions, assemble_context
 from code_diffusion.engine.generator import heal_prefix, hole_kind
 from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.types import GenerationRequest, PartialCode
+from code_diffusion.training import described
 from code_diffusion.training.objective import BOS_ID, EOS_ID, MASK_ID, PAD_ID
 
 HOLE_SHARES = {"line": 0.36, "rest_of_line": 0.12, "block": 0.13, "draft": 0.10,
@@ -236,80 +236,12 @@ def block_hole(text: str, spans, rng: np.random.Generator, max_lines: int = 8) -
     return Hole(document, start + 1 + len(indent), text[start + 1 + len(indent) : end])
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def _statement_rows(lines: list[str], first: int, indent: int, most: int) -> int:
-    """The last row of the first ``1..most`` statements at ``indent`` from row ``first`` (rows
-    indented deeper belong to the statement above them; a blank row or a dedent ends them)."""
-    last, count = first, 0
-    for row in range(first, len(lines)):
-        line = lines[row]
-        if not line.strip() or _indent(line) < indent:
-            break
-        if _indent(line) == indent:
-            if count == most:
-                break
-            count += 1
-        last = row
-    return last
-
-
-def comment_hole(text: str, rng: np.random.Generator, max_lines: int = 6) -> Hole | None:
-    """``Generate from comment``: code right under a ``#`` comment is taken out and the action's
-    own plan (:func:`~code_diffusion.engine.actions.plan_action`) opens the line it writes on;
-    the comment is the specification."""
-    lines = text.split("\n")
-    rows = [r for r in range(len(lines) - 1) if lines[r].lstrip().startswith("#")
-            and lines[r + 1].strip() and not lines[r + 1].lstrip().startswith("#")
-            and _indent(lines[r + 1]) == _indent(lines[r])]
-    if not rows:
-        return None
-    row = rows[int(rng.integers(len(rows)))]
-    last = _statement_rows(lines, row + 1, _indent(lines[row]), 1 + int(rng.integers(max_lines)))
-    truth = "\n".join(lines[row + 1 : last + 1])[_indent(lines[row]) :]
-    rest = "\n".join(lines[: row + 1] + lines[last + 1 :])
-    at = len("\n".join(lines[:row]))
-    plan = plan_action(GENERATE, rest, at + (1 if row else 0), at + (1 if row else 0), "python")
-    if plan is None:
-        return None
-    return Hole(plan.text, plan.start, truth, plan.specification, plan.kind)
-
-
-def docstring_hole(text: str, rng: np.random.Generator) -> Hole | None:
-    """``Fill in body``: a function's code after its docstring is replaced by ``pass`` and the
-    action's own plan finds the stub; the docstring is the specification."""
-    lines = text.split("\n")
-    rows = [r for r in range(len(lines) - 2) if lines[r].lstrip().startswith(("def ", "async def "))
-            and lines[r].rstrip().endswith(":")
-            and lines[r + 1].lstrip().startswith(('"""', "'''"))]
-    if not rows:
-        return None
-    row = rows[int(rng.integers(len(rows)))]
-    quote = lines[row + 1].lstrip()[:3]
-    close = row + 1
-    while close < len(lines) and lines[close].count(quote) < (2 if close == row + 1 else 1):
-        close += 1
-    body = close + 1
-    if body >= len(lines) or _indent(lines[body]) <= _indent(lines[row]) or \
-            not lines[body].strip():
-        return None
-    last = _statement_rows(lines, body, _indent(lines[body]), 10**6)
-    indent = lines[body][: _indent(lines[body])]
-    truth = "\n".join(lines[body : last + 1])[len(indent) :]
-    stub = "\n".join([*lines[:body], indent + "pass", *lines[last + 1 :]])
-    at = len("\n".join(lines[:body])) + 1 + len(indent)
-    plan = plan_action(FILL_BODY, stub, at, at, "python")
-    if plan is None:
-        return None
-    document = plan.text[: plan.start] + plan.text[plan.end :]
-    return Hole(document, plan.start, truth, plan.specification, plan.kind)
-
-
 def described_hole(text: str, rng: np.random.Generator) -> Hole | None:
-    """A hole a code action fills from a description: after a comment or after a docstring."""
-    return (comment_hole if rng.random() < 0.5 else docstring_hole)(text, rng)
+    """A hole a code action fills from a description: after a comment or after a docstring
+    (:mod:`~code_diffusion.training.described`)."""
+    found = described.random_hole(text, rng)
+    return None if found is None else Hole(found.document, found.cursor, found.truth,
+                                           found.specification, found.hole)
 
 
 def pick_kind(rng: np.random.Generator, shares: dict[str, float] = HOLE_SHARES) -> str:

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from code_diffusion.evaluation import repo
+from code_diffusion.evaluation import repo, workspace
 
 MODULE = '''"""Module doc."""
 import os
@@ -68,6 +68,28 @@ def test_multi_line_tasks_and_the_seeded_sample(wheel, tmp_path):
         t.task_id for t in first]
 
 
+def test_code_action_tasks_are_what_the_actions_plan_for_real_code(wheel):
+    """A body after a docstring (``Fill in body``) and the statement under a comment
+    (``Generate from comment``): the buffer is the action's plan, the specification its
+    description, and the reference is the file's code."""
+    from code_diffusion.engine import actions
+
+    files = repo.wheel_sources(wheel, "pyflakes")
+    tasks = repo.build_tasks({"pyflakes": files}, repo.CODE_ACTIONS, limit=None)
+    assert [(t.task_id.rsplit(":", 1)[1], t.specification, t.middle) for t in tasks] == [
+        ("L5", "Join parts.", MODULE.split('"""Join parts."""\n    ')[1].rstrip("\n")),
+        ("L12", "a comment line", 'return "/".join(result)')]
+    body, comment = tasks
+    assert body.hole == comment.hole == "block"
+    assert body.prefix + "pass" + body.suffix in (MODULE.split("    result")[0] + "    pass\n",)
+    plan = actions.plan_action(actions.FILL_BODY, body.prefix + "pass" + body.suffix,
+                               len(body.prefix), len(body.prefix), "python")
+    assert (plan.start, plan.specification) == (len(body.prefix), "Join parts.")
+    # the action writes on the blank line under the comment (here the file's last line)
+    assert comment.prefix + comment.middle + comment.suffix == MODULE.removesuffix("\n")
+    assert comment.prefix.endswith("# a comment line\n    ")
+
+
 def test_missing_wheels_name_the_pip_command(tmp_path):
     with pytest.raises(FileNotFoundError, match="pip download"):
         repo.wheel_paths(tmp_path, download=False)
@@ -85,8 +107,8 @@ def test_workspace_loader_skips_what_it_must_not_read(tmp_path, caplog):
     (root / "pkg" / "huge.py").write_text("x = 1\n" * 100)
     os.symlink(outside, root / "pkg" / "link.py")
     os.symlink(tmp_path, root / "loop")
-    with caplog.at_level(logging.INFO, logger=repo.__name__):
-        texts = repo.load_workspace(root, exclude={"pkg/task.py"}, max_bytes=200)
+    with caplog.at_level(logging.INFO, logger=workspace.__name__):
+        texts = workspace.load_workspace(root, exclude={"pkg/task.py"}, max_bytes=200)
     assert texts == {"pkg/good.py": "x = 1\n"}
     log = caplog.text
     for name, reason in (("binary.py", "binary"), ("latin.py", "not UTF-8"),
@@ -98,4 +120,4 @@ def test_workspace_loader_skips_what_it_must_not_read(tmp_path, caplog):
 
 def test_workspace_loader_needs_a_folder(tmp_path):
     with pytest.raises(NotADirectoryError, match="not a folder"):
-        repo.load_workspace(tmp_path / "missing")
+        workspace.load_workspace(tmp_path / "missing")
