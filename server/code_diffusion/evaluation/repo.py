@@ -13,9 +13,10 @@ a dedent) and each function body after a docstring (at most 12 lines), with the 
 docstring as the specification (:mod:`~code_diffusion.training.described`); the buffer is the
 file with that code taken out (and, for a body, ``pass`` in its place, which the action
 replaces).
-The cursor sits after the first line's indentation (except in ``repo-rest-of-line``); the prefix and suffix are the whole rest of
-the file, so ``prefix + middle + suffix`` is the file byte for byte; the project's other files are
-the workspace. Tasks are sampled with a fixed seed, in a fixed order: deterministic.
+The cursor sits after the first line's indentation (except in ``repo-rest-of-line``); the
+prefix and suffix are the whole rest of the file, so ``prefix + middle + suffix`` is the file
+byte for byte; the project's other files are the workspace. Tasks are sampled with a fixed
+seed, in a fixed order: deterministic.
 
 The projects are in neither the corpus nor the project's dependencies. Their wheels are
 downloaded once, pinned, with pip, into ``~/.cache/code-diffusion/repo-bench/`` and read with

@@ -70,7 +70,7 @@ def test_rest_of_line_tasks_put_the_cursor_inside_the_statement(wheel):
             f":C{len(line.prefix) - line.prefix.rfind(chr(10)) + at}")
     # the cursor depends on the file and the line only: the same in a sample of one
     assert repo.build_tasks({"pyflakes": files}, repo.REST_OF_LINE, limit=1, seed=2)[0] in rest
-    assert len({len(t.prefix) - len(line.prefix) for t, line in zip(rest, whole)}) > 1
+    assert len({len(t.prefix) - len(line.prefix) for t, line in zip(rest, whole, strict=True)}) > 1
 
 
 def test_multi_line_tasks_and_the_seeded_sample(wheel, tmp_path):
