@@ -49,8 +49,12 @@ class Hole:
 
 
 def trim(candidate_text: str, hole: Hole) -> str:
-    """Cut the candidate at the hole's end and drop what repeats the suffix."""
+    """Cut the candidate at the hole's end and drop what repeats the suffix. A line hole, and a
+    span inside one line (a selection that has no line break), keep only the first line: what
+    replaces part of a line stays on that line."""
     text = candidate_text.replace("\r\n", "\n")
+    if hole.kind == "span" and "\n" not in hole.text[hole.start : hole.end]:
+        text = text.split("\n", 1)[0]
     if hole.kind == "line":
         text = text.split("\n", 1)[0].rstrip()
         rest = hole.rest_of_line
