@@ -215,6 +215,35 @@ def test_short_canvases_are_drawn_at_their_share(engine):
     assert all(len(w.slots) == windows.DEFAULT_MAX_LENGTH for w in none if w is not None)
 
 
+def test_a_revealed_window_is_a_state_the_sampler_passes_through(engine, monkeypatch):
+    """Part of the true text shows where the hole's [MASK] were, the [PAD] tail stays masked,
+    one slot at least is left to write, and the loss is only where [MASK] remain; the rest of
+    the window is the server's canvas."""
+    denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer,
+                                          engine.denoiser.max_context)
+    rng = np.random.default_rng(9)
+    shown_shares = []
+    for hole in _holes(rng) + _holes(rng):
+        window = windows.window_for(denoiser, hole, rng, ladder=0.0, reveal=1.0)
+        if window is None:
+            continue
+        canvas = _server_canvas(engine, hole, monkeypatch, window.row)
+        start = len(window.left)
+        assert window.left == canvas[:start] and window.right == canvas[start + len(
+            window.slots):]
+        truth = [t for t in window.target if t != PAD_ID]
+        masked = [s == MASK_ID for s in window.slots]
+        assert any(masked) and window.loss_mask()[start : start + len(masked)] == masked
+        for slot, target in zip(window.slots, window.target, strict=True):
+            assert slot == MASK_ID or (slot == target and target != PAD_ID)
+        shown_shares.append(sum(not m for m in masked[: len(truth)]) / len(truth))
+    assert len(shown_shares) >= 4 and 0 < sum(shown_shares) / len(shown_shares) < 1
+    assert max(shown_shares) > 0.5 and min(shown_shares) < 0.5
+    plain = windows.window_for(denoiser, _holes(np.random.default_rng(9))[0],
+                               np.random.default_rng(1), ladder=0.0, reveal=0.0)
+    assert plain is None or set(plain.slots) <= {MASK_ID, PAD_ID}
+
+
 def test_a_draft_window_shows_part_of_a_retrieved_draft_and_targets_the_truth(engine):
     denoiser = windows.tokenizer_denoiser(engine.denoiser.tokenizer, 256)
     rng = np.random.default_rng(0)
@@ -228,11 +257,12 @@ def test_a_draft_window_shows_part_of_a_retrieved_draft_and_targets_the_truth(en
         assert loss == [t != PAD_ID for t in window.slots]  # all but pre-filled [PAD]
 
 
-def _maker(engine, shares=None):
+def _maker(engine, shares=None, reveal=windows.REVEAL_SHARE):
     files = [SOURCE, SOURCE.replace("values", "entries"), SOURCE.replace("handle", "stream"),
              DESCRIBED]
     tokens = np.random.default_rng(0).integers(4, 4000, 20_000).astype(np.uint16)
-    return MixtureBatches(files, tokens, engine.denoiser.tokenizer, 256, 16, shares)
+    return MixtureBatches(files, tokens, engine.denoiser.tokenizer, 256, 16, shares,
+                          reveal=reveal)
 
 
 def test_the_mixture_keeps_its_shares(engine):
@@ -259,7 +289,7 @@ def test_each_row_of_a_batch_is_the_kind_it_was_drawn_as(engine):
 
 
 def test_the_loss_is_computed_at_the_hole_and_not_at_the_preamble(engine):
-    maker = _maker(engine, shares={"line": 1.0})
+    maker = _maker(engine, shares={"line": 1.0}, reveal=0.0)
     batch = maker.batch(np.random.default_rng(2))
     denoiser = engine.denoiser
     for row in range(batch.input_ids.shape[0]):
@@ -341,6 +371,7 @@ def test_shares_that_make_no_mixture_are_refused(text, message):
     (["--copy-share", "0.5"], "give --windows context too"),
     (["--shares", "line=0.5"], "--shares sets the context mixture"),
     (["--shares", "line=2", "--windows", "context"], "--shares: the share of line must be"),
+    (["--reveal-share", "1.5", "--windows", "context"], "--reveal-share must be in [0, 1]"),
 ])
 def test_train_refuses_mixture_settings_it_cannot_use(tmp_path, capsys, argv, message):
     from code_diffusion.cli import main

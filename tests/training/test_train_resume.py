@@ -60,7 +60,9 @@ def test_a_context_run_warm_starts_resumes_and_exports_its_window(tmp_path, tiny
     export(first, start)
     (tmp_path / "second").mkdir()
     run = tiny_run(tmp_path / "second")
-    body = "".join(f"def f{i}(x):\n    y = x + {i}\n    return y * 2\n\n" for i in range(40))
+    # every kind of hole of the mixture, described ones too (after a docstring, under a comment)
+    body = "".join(f'def f{i}(x):\n    """Add {i}, then double."""\n    # add\n    y = x + {i}\n'
+                   f"    return y * 2\n\n" for i in range(40))
     for split in ("train", "valid"):
         (run / f"texts-{split}.jsonl").write_text(
             json.dumps({"source": "t", "relpath": "a.py", "text": body}) + "\n")

@@ -80,6 +80,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="--windows context: change the mixture's shares, e.g. "
                              "rest_of_line=0.24,line=0.30 (kinds: line, rest_of_line, block, "
                              "draft, described; plain masking takes the rest)")
+    parser.add_argument("--reveal-share", type=float, default=None, metavar="P",
+                        help="--windows context: the share of holes that show part of their "
+                             "true text, as the sampler's canvas is after some commits "
+                             "(default: training.windows.REVEAL_SHARE)")
     parser.add_argument("--no-bf16", action="store_true",
                         help="train in float32 even where the CPU has bfloat16")
 
@@ -99,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.shares and args.windows != "context":
         print("error: --shares sets the context mixture; give --windows context too")
+        return 2
+    if args.reveal_share is not None and not 0.0 <= args.reveal_share <= 1.0:
+        print(f"error: --reveal-share must be in [0, 1], got {args.reveal_share}")
         return 2
     try:
         parse_shares(args.shares)
@@ -130,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
                           checkpoint_minutes=args.checkpoint_minutes,
                           seq_len=args.seq_len, muon=args.muon, windows=args.windows,
                           init_from=str(args.init_from or ""), copy_head=args.copy_head,
-                          copy_share=args.copy_share, shares=args.shares)
+                          copy_share=args.copy_share, shares=args.shares,
+                          **({} if args.reveal_share is None
+                             else {"reveal_share": args.reveal_share}))
         Trainer(cfg).train()
     if args.export or args.export_only:
         if not (args.run_dir / "checkpoint.pt").exists():

@@ -115,7 +115,7 @@ def line_window_ce(model: Any, texts: list[str], count: int, seed: int,
             break
         text = texts[int(rng.integers(len(texts)))]
         window = windows.context_window(maker, text, "line", rng, ladder=0, copy_share=0.5,
-                                        short_canvas=0)
+                                        short_canvas=0, reveal=0)
         if window is None or len(window.ids) > seq_len:
             continue
         ids = torch.tensor([window.ids])

@@ -39,8 +39,10 @@ class MixtureBatches:
     def __init__(self, texts: list[str], tokens: np.ndarray, tokenizer, seq_len: int,
                  batch_size: int, shares: dict[str, float] | None = None,
                  ladder: float = windows.LADDER_SHARE, copy_share: float = 0.0,
-                 short_canvas: float = windows.SHORT_CANVAS_SHARE) -> None:
+                 short_canvas: float = windows.SHORT_CANVAS_SHARE,
+                 reveal: float = windows.REVEAL_SHARE) -> None:
         self.texts, self.tokens = texts, tokens
+        self.reveal = reveal
         self.short_canvas = short_canvas
         self.copy_share = copy_share
         self.seq_len, self.batch_size = seq_len, batch_size
@@ -55,7 +57,8 @@ class MixtureBatches:
             text = self.texts[int(rng.integers(len(self.texts)))]
             found = windows.context_window(self.denoiser, text, kind, rng, ladder=self.ladder,
                                            copy_share=self.copy_share,
-                                           short_canvas=self.short_canvas)
+                                           short_canvas=self.short_canvas,
+                                           reveal=self.reveal)
             if found is not None and len(found.ids) <= self.seq_len:
                 return found
         raise ValueError(f"no {kind!r} window fits in {WINDOW_TRIES} random documents of "
@@ -91,10 +94,10 @@ class MixtureBatches:
 
 class _Stream(torch.utils.data.IterableDataset):
     def __init__(self, run_dir: Path, seq_len: int, batch_size: int, seed: int,
-                 copy_share: float, shares: dict[str, float] | None) -> None:
+                 copy_share: float, shares: dict[str, float] | None, reveal: float) -> None:
         super().__init__()
         self.run_dir, self.seq_len, self.batch_size, self.seed = run_dir, seq_len, batch_size, seed
-        self.copy_share, self.shares = copy_share, shares
+        self.copy_share, self.shares, self.reveal = copy_share, shares, reveal
 
     def __iter__(self):
         torch.set_num_threads(1)
@@ -102,7 +105,7 @@ class _Stream(torch.utils.data.IterableDataset):
         tokens = data.load_tokens(self.run_dir, "train")
         maker = MixtureBatches(texts, tokens, load_tokenizer(self.run_dir), self.seq_len,
                                self.batch_size, shares=self.shares,
-                               copy_share=self.copy_share)
+                               copy_share=self.copy_share, reveal=self.reveal)
         rng = np.random.default_rng(self.seed)
         while True:
             b = maker.batch(rng)
@@ -110,14 +113,16 @@ class _Stream(torch.utils.data.IterableDataset):
 
 
 def background_batches(run_dir: Path, seq_len: int, batch_size: int, seed: int,
-                       copy_share: float = 0.0, shares: dict[str, float] | None = None):
+                       copy_share: float = 0.0, shares: dict[str, float] | None = None,
+                       reveal: float = windows.REVEAL_SHARE):
     """An endless iterator of mixture :class:`Batch` es made by one worker process.
 
     ``seed`` should change on every resume (the worker's random state is not checkpointed):
     the trainer passes its step. ``copy_share``: see :func:`windows.context_window`;
-    ``shares``: the mixture (``None``: :data:`windows.HOLE_SHARES`)."""
+    ``shares``: the mixture (``None``: :data:`windows.HOLE_SHARES`); ``reveal``: see
+    :data:`windows.REVEAL_SHARE`."""
     loader = torch.utils.data.DataLoader(_Stream(run_dir, seq_len, batch_size, seed,
-                                                 copy_share, shares),
+                                                 copy_share, shares, reveal),
                                          batch_size=None, num_workers=1, prefetch_factor=4,
                                          persistent_workers=True)
     for ids, masked, targets, weights, attention in loader:

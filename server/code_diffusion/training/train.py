@@ -33,7 +33,7 @@ from code_diffusion.training.objective import (
     make_batch,
 )
 from code_diffusion.training.optim import OptimizerConfig, build_optimizer
-from code_diffusion.training.windows import parse_shares
+from code_diffusion.training.windows import REVEAL_SHARE, parse_shares
 
 EVAL_RATES = (0.1, 0.5, 0.9)
 
@@ -79,6 +79,9 @@ class TrainConfig:
     shares: str = ""
     """Context windows: overrides of the mixture's shares (``windows.parse_shares``, e.g.
     ``"rest_of_line=0.24,line=0.30"``); empty: ``windows.HOLE_SHARES``."""
+    reveal_share: float = REVEAL_SHARE
+    """Context windows: the share of holes that show part of their true text
+    (``windows.REVEAL_SHARE``)."""
     eval_seq_len: int = 256
     """Length of the held-out windows (256: the figures of the shipped model's card)."""
 
@@ -121,7 +124,7 @@ def held_out_windows(run: Path, seq_len: int, rows: int = 64) -> list[Batch]:
     texts = [r["text"] for r in data.read_texts(run, "valid")]
     maker = MixtureBatches(texts, np.zeros(0, np.uint16), load_tokenizer(run), seq_len, 16,
                            shares=_without_plain(HELD_OUT_SHARES), ladder=0.0,
-                           short_canvas=0.0)
+                           short_canvas=0.0, reveal=0.0)
     rng = np.random.default_rng(4321)
     return [maker.batch(rng) for _ in range(rows // 16)]
 
@@ -325,7 +328,7 @@ class Trainer:
             self._record(start)
         batches = (background_batches(self.run, cfg.seq_len, cfg.batch_size,
                                       cfg.seed * 1_000_003 + self.step, cfg.copy_share,
-                                      parse_shares(cfg.shares))
+                                      parse_shares(cfg.shares), cfg.reveal_share)
                    if cfg.windows == "context" else None)
         try:
             while self.step < cfg.total_steps and time.monotonic() < deadline:

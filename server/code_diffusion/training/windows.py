@@ -42,6 +42,11 @@ LADDER_SHARE = 0.25
 is pre-filled with visible ``[PAD]`` as ``CanvasTemplate.rows`` fills it for rows after the
 first (only when the true text fits the shorter canvas)."""
 LADDER_ROWS = 8
+REVEAL_SHARE = 0.5
+"""Share of hole windows (not ``draft``) that show part of the true text: the state the sampler
+is in after some of its commits (:func:`reveal`). The others are the canvas the sampler starts
+from. Without these, the model never sees a hole it has half written, yet every step after the
+first asks it about one."""
 SNIPPET_TRIES = 8
 """Line holes: lines tried until one has a snippet in its preamble (the last try is kept)."""
 COPY_TRIES = 16
@@ -136,9 +141,10 @@ def canvas_for(denoiser: Denoiser, hole: Hole, options: ContextOptions | None = 
 def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
                draft: bool = False, options: ContextOptions | None = None,
                ladder: float = LADDER_SHARE,
-               max_length: int = DEFAULT_MAX_LENGTH) -> Window | None:
+               max_length: int = DEFAULT_MAX_LENGTH, reveal: float = 0.0) -> Window | None:
     """The training window of ``hole`` (``None`` when its text does not fit the canvas, or a
-    ``draft`` window finds no draft); with probability ``ladder`` a shorter row."""
+    ``draft`` window finds no draft); with probability ``ladder`` a shorter row, and with
+    probability ``reveal`` (not for ``draft``) part of the true text shown (:func:`reveal`)."""
     template, opts, context, moved = canvas_for(denoiser, hole, options,
                                                 max_length=max_length)
     layout = template.layout
@@ -152,6 +158,8 @@ def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
         length = layout.lengths[int(rng.integers(1, len(layout.lengths)))]
         length = length if length >= len(truth) else n
     slots = [MASK_ID] * length + [PAD_ID] * (n - length)
+    if reveal and not draft and rng.random() < reveal:  # no draw at 0: same stream
+        slots = reveal_truth(slots, truth, rng)
     kind = "block" if opts.kind == "block" else "line"
     kind = "described" if hole.specification else kind
     if draft:
@@ -167,6 +175,18 @@ def window_for(denoiser: Denoiser, hole: Hole, rng: np.random.Generator,
                   loss_at_visible=draft, has_snippet=bool(context.snippets),
                   copyable=copyable(hole, denoiser.decode(list(layout.left))),
                   row=layout.lengths.index(length))
+
+
+def reveal_truth(slots: list[int], truth: list[int], rng: np.random.Generator) -> list[int]:
+    """``slots`` with each true token shown with probability ``1 - t``, ``t`` drawn from
+    U(0, 1), and at least one slot left masked. The ``[PAD]`` tail stays masked: the sampler
+    commits the end only at the leftmost masked slot, so once the end shows, nothing is left to
+    write."""
+    shown = rng.random(len(truth)) >= rng.random()
+    if shown.all() and slots.count(MASK_ID) == len(truth):
+        shown[int(rng.integers(len(truth)))] = False
+    return [t if show else s for s, t, show in zip(slots, truth, shown, strict=False)] + \
+        slots[len(truth) :]
 
 
 def copyable(hole: Hole, left: str) -> bool:
@@ -282,14 +302,16 @@ def pick_kind(rng: np.random.Generator, shares: dict[str, float] = HOLE_SHARES) 
 def context_window(denoiser: Denoiser, text: str, kind: str, rng: np.random.Generator,
                    options: ContextOptions | None = None,
                    ladder: float = LADDER_SHARE, copy_share: float = 0.0,
-                   short_canvas: float = SHORT_CANVAS_SHARE) -> Window | None:
+                   short_canvas: float = SHORT_CANVAS_SHARE,
+                   reveal: float = REVEAL_SHARE) -> Window | None:
     """A window of ``kind`` (not ``plain``) from one document, or ``None`` if it has none.
 
     With probability ``short_canvas`` the window is laid out for a ``maxLength`` setting drawn
     from :data:`SHORT_CANVAS` (else the default). Line holes: lines are tried until one has a
     snippet in its preamble; with probability ``copy_share``, until one is :func:`copyable`
     (its text stands in the window ahead of it, about 12 % of line windows otherwise), so the
-    copy head sees more lines it can copy. The last try is kept when none qualifies."""
+    copy head sees more lines it can copy. The last try is kept when none qualifies. With
+    probability ``reveal``, part of the true text shows (:func:`reveal_truth`)."""
     spans = _line_spans(text)
     if len(spans) < 3:
         return None
@@ -300,12 +322,12 @@ def context_window(denoiser: Denoiser, text: str, kind: str, rng: np.random.Gene
     if kind in single:
         hole = single[kind](text, spans, rng)
         return window_for(denoiser, hole, rng, options=options, ladder=ladder,
-                          max_length=length) if hole else None
+                          max_length=length, reveal=reveal) if hole else None
     copy = kind == "line" and copy_share > 0 and rng.random() < copy_share
     found = None
     for _ in range(COPY_TRIES if copy else SNIPPET_TRIES):
         window = window_for(denoiser, line_hole(text, spans, rng), rng, draft=kind == "draft",
-                            options=options, ladder=ladder, max_length=length)
+                            options=options, ladder=ladder, max_length=length, reveal=reveal)
         if window is not None:
             found = window
             if window.copyable if copy else window.has_snippet or kind == "draft":
