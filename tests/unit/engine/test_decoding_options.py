@@ -195,39 +195,11 @@ def test_a_model_that_generates_by_itself_refuses_the_decoding_options():
 
 # -- the real embedded model --------------------------------------------------------------------
 
-LOOPING = "def pairs(x, y):\n    return zip(\n"
-"""A line the embedded model fills with a loop (``x,, x, x, x, x, x`` greedily)."""
-
-
 @pytest.fixture(scope="module")
 def embedded():
     from code_diffusion.engine.loading import load_model
 
     return CodeGenerator(load_model())
-
-
-def most_repeats(generator: CodeGenerator, text: str) -> int:
-    """How often the text's most repeated word token occurs in it."""
-    denoiser = generator.model.denoiser
-    words = [t for t in denoiser.encode(text) if t in hole_words(denoiser)]
-    return max((words.count(t) for t in set(words)), default=0)
-
-
-def test_the_penalty_shortens_the_embedded_models_loop(embedded):
-    cursor = LOOPING.index("(\n") + 1
-
-    def loop(**options) -> tuple[int, list[str]]:
-        """The longest loop among the three candidates of the menu's request, and the texts."""
-        result = embedded.fill(LOOPING, cursor, num_samples=3, steps=8, max_length=48,
-                               require_passing=False,
-                               sampler=SamplerOptions(distinct_rows=False, **options))
-        texts = [c.text for c in result.candidates]
-        return max(most_repeats(embedded, text) for text in texts), texts
-
-    (plain, plain_texts), (penalised, penalised_texts) = loop(), loop(repetition_penalty=2.0)
-    print(f"\nplain {plain_texts}, penalised {penalised_texts}")
-    assert plain >= 4  # the loop the penalty is for
-    assert penalised < plain
 
 
 EMPTY_LINE = "def pairs(x, y):\n    result = []\n    \n    return result\n"
