@@ -104,6 +104,27 @@ def test_the_penalty_breaks_a_looping_fill():
     assert fill_texts(model, repetition_penalty=1.0) == [" x" * 6]  # 1 is off
 
 
+class EmptyLovingDenoiser(LoopingDenoiser):
+    """Prefers ``[PAD]`` (an empty hole) at every slot, `` x`` next."""
+
+    def _raw_logits_at(self, input_ids: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        logits = super()._raw_logits_at(input_ids, where)
+        logits[:, PAD] = 4.0
+        return logits
+
+
+def test_the_hole_is_never_left_empty():
+    """An end token in the first slot would leave the hole empty, which the checks always
+    refuse: the first slot writes the best other token, the rest may end the completion."""
+    denoiser = EmptyLovingDenoiser(model=torch.nn.Linear(1, 1), tokenizer=ToyTokenizer(),
+                                   ids=SpecialIds(mask=MASK, pad=PAD, bos=BOS, eos=EOS),
+                                   family="toy", name="empty")
+    model = CodeDiffusion(denoiser, ModelInfo(name="empty", family="toy"))
+    assert fill_texts(model) == [" x"]
+    texts = fill_texts(model, num_samples=3, distinct_rows=True)
+    assert all(t.strip() for t in texts) and len(set(texts)) == 3
+
+
 def test_the_word_tokens_are_computed_once_per_denoiser():
     model = looping_model()
     words = hole_words(model.denoiser)
