@@ -114,7 +114,8 @@ def line_window_ce(model: Any, texts: list[str], count: int, seed: int,
         if sum(map(len, losses.values())) >= count:
             break
         text = texts[int(rng.integers(len(texts)))]
-        window = windows.context_window(maker, text, "line", rng, ladder=0, copy_share=0.5)
+        window = windows.context_window(maker, text, "line", rng, ladder=0, copy_share=0.5,
+                                        short_canvas=0)
         if window is None or len(window.ids) > seq_len:
             continue
         ids = torch.tensor([window.ids])
