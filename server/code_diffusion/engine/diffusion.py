@@ -118,13 +118,14 @@ def decide_step(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor, rules:
 
 def no_empty_hole(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """The hole's first slot, while masked, cannot end the completion: an end token there
-    leaves the hole empty, which the checks always refuse, so every row writes at least one
-    token. ``logits`` are ``(N, V)``, row-major over ``where``."""
+    (or, in a one-line hole, a token with a line break, where the line is cut) leaves the hole
+    empty, which the checks always refuse, so every row writes at least one token.
+    ``logits`` are ``(N, V)``, row-major over ``where``."""
     first = where.nonzero()[:, 1] == chunk.start
     if bool(first.any()):
         logits = logits.clone()
         rows = first.nonzero().squeeze(-1).to(logits.device)
-        logits[rows.unsqueeze(-1), chunk.end_tokens().to(logits.device)] = float("-inf")
+        logits[rows.unsqueeze(-1), chunk.first_slot_bans().to(logits.device)] = float("-inf")
     return logits
 
 
