@@ -95,6 +95,7 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     def is_current() -> bool:
         return current_version(ls, snap.uri) == snap.version
 
+    log.debug("%s: asking for %d candidate(s)", label, params["num_samples"])
     try:
         result = await ls.worker.run((snap.uri, lane), job, debounce=debounce,
                                      is_current=is_current)

@@ -49,6 +49,30 @@ def test_a_task_file_with_a_workspace_never_reads_the_tasks_own_file(tmp_path):
     assert indexes["workspace"].paths() == ["other.py"]
 
 
+def test_a_task_s_specification_reaches_the_fill(tmp_path):
+    """``repo-code-actions`` tasks (and task files) carry the comment or docstring the code is
+    written from; the evaluation hands it to the generator as the code actions do."""
+    path = tmp_path / "tasks.jsonl"
+    record = {"task_id": "t1", "prefix": "# add one\n", "suffix": "\n", "middle": "x += 1",
+              "hole": "block", "specification": "add one"}
+    path.write_text(json.dumps(record) + "\n")
+    [task], _ = context.file_tasks(path, None)
+    assert (task.specification, task.hole) == ("add one", "block")
+    seen = {}
+
+    class Recording:
+        def fill(self, text, cursor, **kwargs):
+            seen.update(kwargs)
+            raise RuntimeError("recorded")
+
+    with pytest.raises(RuntimeError, match="recorded"):
+        context.ContextEvaluation(None, {}).fill(Recording(), task, None)
+    assert seen["specification"] == "add one" and seen["hole"] == "block"
+    path.write_text(json.dumps({**record, "specification": ["add one"]}) + "\n")
+    with pytest.raises(ValueError, match="'specification' must be a string"):
+        context.file_tasks(path, None)
+
+
 def test_drafts_only_row_and_upper_bound(tmp_path):
     folder, tasks_path = write_workspace(tmp_path)
     tasks, indexes = context.file_tasks(tasks_path, folder)
