@@ -3,6 +3,7 @@ mixture keeps its shares, and the loss is computed at the hole only."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 
@@ -314,11 +315,34 @@ def test_copy_share_zero_draws_the_same_windows_as_before(engine):
         assert (a is None and b is None) or a.ids == b.ids
 
 
+def test_shares_override_the_kinds_they_name_and_plain_takes_the_rest():
+    shares = windows.parse_shares("rest_of_line=0.24, line=0.30")
+    assert shares == {**windows.HOLE_SHARES, "rest_of_line": 0.24, "line": 0.30}
+    assert windows.parse_shares("") == windows.HOLE_SHARES
+    rng = np.random.default_rng(3)
+    drawn = Counter(windows.pick_kind(rng, shares) for _ in range(20_000))
+    assert abs(drawn["rest_of_line"] / 20_000 - 0.24) < 0.015
+    assert abs(drawn["plain"] / 20_000 - (1 - sum(shares.values()))) < 0.015
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("lines=0.3", "unknown window kind 'lines'"),
+    ("line=", "needs a number after '='"),
+    ("line=-0.1", "must be in [0, 1]"),
+    ("line=0.9", "add up to 1.330, more than 1"),
+])
+def test_shares_that_make_no_mixture_are_refused(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        windows.parse_shares(text)
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--copy-share", "1.5", "--windows", "context"], "--copy-share must be in [0, 1]"),
     (["--copy-share", "0.5"], "give --windows context too"),
+    (["--shares", "line=0.5"], "--shares sets the context mixture"),
+    (["--shares", "line=2", "--windows", "context"], "--shares: the share of line must be"),
 ])
-def test_train_refuses_a_copy_share_it_cannot_use(tmp_path, capsys, argv, message):
+def test_train_refuses_mixture_settings_it_cannot_use(tmp_path, capsys, argv, message):
     from code_diffusion.cli import main
 
     assert main(["train", "--run-dir", str(tmp_path / "run"), *argv]) == 2

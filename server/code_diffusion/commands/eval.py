@@ -17,7 +17,8 @@ from code_diffusion.commands._model_args import (
 )
 
 BENCHMARK_CHOICES = ("humaneval-single-line", "humaneval-multi-line", "all")
-REPO_BENCHMARKS = ("repo-single-line", "repo-multi-line", "repo-code-actions")
+REPO_BENCHMARKS = ("repo-single-line", "repo-rest-of-line", "repo-multi-line",
+                   "repo-code-actions")
 """Real code with context (``evaluation/context.py``): not part of ``all``."""
 DEFAULT_REPO_LIMIT = 400
 DEFAULT_MAX_LENGTH = {"humaneval-single-line": 32, "humaneval-multi-line": 128}
@@ -42,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="a built-in benchmark (repeatable, or 'all' for the HumanEval "
                              "ones); repo-single-line and repo-multi-line are lines of pinned "
                              "pure-Python projects, with the whole file and the project as "
-                             "context; repo-code-actions is the code Generate from comment "
+                             "context; repo-rest-of-line is the rest of such a line after "
+                             "its typed start; repo-code-actions is the code Generate from comment "
                              "and Fill in body write there")
     parser.add_argument("--workspace", type=Path, metavar="DIR",
                         help="with --tasks: the project folder the tasks come from, used as "

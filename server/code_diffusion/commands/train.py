@@ -76,6 +76,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="--windows context: the share of line holes drawn among lines "
                              "that stand verbatim ahead of the hole in the window (default 0: "
                              "lines with a snippet)")
+    parser.add_argument("--shares", default="", metavar="KIND=P,...",
+                        help="--windows context: change the mixture's shares, e.g. "
+                             "rest_of_line=0.24,line=0.30 (kinds: line, rest_of_line, block, "
+                             "draft, described; plain masking takes the rest)")
     parser.add_argument("--no-bf16", action="store_true",
                         help="train in float32 even where the CPU has bfloat16")
 
@@ -85,12 +89,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from code_diffusion.training import data, export
     from code_diffusion.training.train import TrainConfig, Trainer
+    from code_diffusion.training.windows import parse_shares
 
     if not 0.0 <= args.copy_share <= 1.0:
         print(f"error: --copy-share must be in [0, 1], got {args.copy_share}")
         return 2
     if args.copy_share and args.windows != "context":
         print("error: --copy-share shapes the context windows; give --windows context too")
+        return 2
+    if args.shares and args.windows != "context":
+        print("error: --shares sets the context mixture; give --windows context too")
+        return 2
+    try:
+        parse_shares(args.shares)
+    except ValueError as error:
+        print(f"error: --shares: {error}")
         return 2
     if args.corpus_only:
         from code_diffusion.training import corpus
@@ -117,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
                           checkpoint_minutes=args.checkpoint_minutes,
                           seq_len=args.seq_len, muon=args.muon, windows=args.windows,
                           init_from=str(args.init_from or ""), copy_head=args.copy_head,
-                          copy_share=args.copy_share)
+                          copy_share=args.copy_share, shares=args.shares)
         Trainer(cfg).train()
     if args.export or args.export_only:
         if not (args.run_dir / "checkpoint.pt").exists():

@@ -49,8 +49,12 @@ class Hole:
 
 
 def trim(candidate_text: str, hole: Hole) -> str:
-    """Cut the candidate at the hole's end and drop what repeats the suffix."""
+    """Cut the candidate at the hole's end and drop what repeats the suffix. A line hole, and a
+    span inside one line (a selection that has no line break), keep only the first line: what
+    replaces part of a line stays on that line."""
     text = candidate_text.replace("\r\n", "\n")
+    if hole.kind == "span" and "\n" not in hole.text[hole.start : hole.end]:
+        text = text.split("\n", 1)[0]
     if hole.kind == "line":
         text = text.split("\n", 1)[0].rstrip()
         rest = hole.rest_of_line
@@ -91,7 +95,7 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
     and the model's judgement with ``weights`` (see ``context/candidates.py:draft_rank``)
     instead of its confidence; both get the same syntax and suffix-overlap terms. A
     candidate's own rewards (``retrieval``, ``likelihood``) are kept."""
-    before = syntax.error_count(hole.text, hole.language) if use_rewards else None
+    before = syntax_baseline(hole) if use_rewards else None
     scored = []
     for candidate in candidates:
         problems: list[str] = []
@@ -108,11 +112,43 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
     return scored
 
 
-def _syntax(text: str, hole: Hole, before: int | None, reasons: list[str]) -> dict[str, float]:
+@dataclass(frozen=True)
+class SyntaxBaseline:
+    """The buffer's syntax errors before a candidate goes in: in the whole buffer and, when the
+    code after the hole is already broken further down, in the buffer cut at the first broken
+    line (``cut``), so that errors a candidate adds cannot hide inside that region (tree-sitter
+    folds an unclosed bracket and everything after it into the error that is already there)."""
+
+    whole: int
+    cut: int | None = None
+    local: int = 0
+
+
+def syntax_baseline(hole: Hole) -> SyntaxBaseline | None:
+    """The :class:`SyntaxBaseline` of ``hole``'s buffer; ``None`` without a grammar."""
+    spans = syntax.error_spans(hole.text, hole.language)
+    if spans is None:
+        return None
+    later = [start for start, _ in spans if start >= hole.end]
+    if not later:
+        return SyntaxBaseline(len(spans))
+    cut = hole.text.rfind("\n", 0, min(later)) + 1
+    if cut <= hole.end:  # broken on the hole's own line: no clean lines between to check
+        return SyntaxBaseline(len(spans))
+    return SyntaxBaseline(len(spans), cut, syntax.error_count(hole.text[:cut], hole.language)
+                          or 0)
+
+
+def _syntax(text: str, hole: Hole, before: SyntaxBaseline | None,
+            reasons: list[str]) -> dict[str, float]:
     if before is None:
         return {}
     after = syntax.error_count(hole.prefix + text + hole.suffix, hole.language)
-    delta = (after or 0) - before
+    delta = (after or 0) - before.whole
+    if before.cut is not None:
+        local = syntax.error_count(hole.prefix + text + hole.text[hole.end : before.cut],
+                                   hole.language)
+        delta = max(delta, (local or 0) - before.local)
     if delta > 0:
         reasons.append(f"it adds {delta} syntax error{'s' if delta > 1 else ''} "
                        f"({hole.language} grammar)")

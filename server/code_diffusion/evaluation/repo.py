@@ -2,6 +2,10 @@
 
 ``repo-single-line``: one whole statement, or a compound statement's header line, inside a
 function body (at any depth), 8–90 characters stripped, not a docstring, comment or decorator.
+``repo-rest-of-line``: the same statements with the cursor inside the line, as ghost text is
+mostly asked while typing: after a word or a symbol (where a word ends or a symbol starts or
+ends, never at the line's end), at a place drawn from the file's path and line number, so the
+hole is the rest of the line.
 ``repo-multi-line``: 2–6 consecutive whole sibling statements of one body (at most 12 lines).
 ``repo-code-actions``: what ``Generate from comment`` and ``Fill in body`` write, laid out by
 the actions' own plans: the statements under each ``#`` comment (up to 6, until a blank line or
@@ -9,9 +13,10 @@ a dedent) and each function body after a docstring (at most 12 lines), with the 
 docstring as the specification (:mod:`~code_diffusion.training.described`); the buffer is the
 file with that code taken out (and, for a body, ``pass`` in its place, which the action
 replaces).
-The cursor sits after the first line's indentation; the prefix and suffix are the whole rest of
-the file, so ``prefix + middle + suffix`` is the file byte for byte; the project's other files are
-the workspace. Tasks are sampled with a fixed seed, in a fixed order: deterministic.
+The cursor sits after the first line's indentation (except in ``repo-rest-of-line``); the
+prefix and suffix are the whole rest of the file, so ``prefix + middle + suffix`` is the file
+byte for byte; the project's other files are the workspace. Tasks are sampled with a fixed
+seed, in a fixed order: deterministic.
 
 The projects are in neither the corpus nor the project's dependencies. Their wheels are
 downloaded once, pinned, with pip, into ``~/.cache/code-diffusion/repo-bench/`` and read with
@@ -39,9 +44,12 @@ PROJECTS = {"sortedcontainers": "2.4.0", "cachetools": "8.0.0", "funcy": "2.1",
             "pyflakes": "4.1.0"}
 EXCLUDED_PREFIXES = {"pyflakes": ("pyflakes/test/",)}
 SINGLE_LINE = "repo-single-line"
+REST_OF_LINE = "repo-rest-of-line"
 MULTI_LINE = "repo-multi-line"
 CODE_ACTIONS = "repo-code-actions"
-BENCHMARKS = (SINGLE_LINE, MULTI_LINE, CODE_ACTIONS)
+BENCHMARKS = (SINGLE_LINE, REST_OF_LINE, MULTI_LINE, CODE_ACTIONS)
+ONE_LINE = (SINGLE_LINE, REST_OF_LINE)
+"""The benchmarks whose hole is one line (scored on its first line)."""
 CACHE_DIR = Path.home() / ".cache" / "code-diffusion" / "repo-bench"
 MIN_CHARS, MAX_CHARS = 8, 90
 MIN_STATEMENTS, MAX_STATEMENTS, MAX_BLOCK_LINES = 2, 6, 12
@@ -166,7 +174,7 @@ def _spans(text: str, kind: str) -> list[tuple[int, int]]:
         return []
     spans = set()
     for body in _bodies(tree):
-        if kind == SINGLE_LINE:
+        if kind in ONE_LINE:
             for node in body:
                 number = _statement_line(node, lines)
                 if number is not None:
@@ -196,13 +204,28 @@ def file_tasks(project: str, path: str, text: str, kind: str) -> list[RepoTask]:
         starts.append(starts[-1] + len(line) + 1)
     lines = text.split("\n")
     for first, last in _spans(text, kind):
-        cursor = starts[first] + len(lines[first]) - len(lines[first].lstrip())
-        stop = starts[last] - 1  # the end of the last line, before its line break
+        column = len(lines[first]) - len(lines[first].lstrip())
         span = f"L{first + 1}" if last == first + 1 else f"L{first + 1}-{last}"
+        if kind == REST_OF_LINE:
+            column = typed_column(lines[first], column, f"{project}/{path}:{first + 1}")
+            span += f":C{column + 1}"
+        cursor = starts[first] + column
+        stop = starts[last] - 1  # the end of the last line, before its line break
         tasks.append(RepoTask(f"{kind}/{project}/{path}:{span}", project, path,
                               text[:cursor], text[stop:], text[cursor:stop],
-                              hole="line" if kind == SINGLE_LINE else "block"))
+                              hole="line" if kind in ONE_LINE else "block"))
     return tasks
+
+
+def typed_column(line: str, indent: int, key: str) -> int:
+    """Where the cursor of a ``repo-rest-of-line`` task stands in ``line``: after at least one
+    typed character, where a word ends or a symbol starts or ends (the places
+    ``training.windows.rest_of_line_hole`` cuts at), never at the end; drawn with ``key`` as the
+    seed, so a task's cursor depends on nothing else."""
+    end = len(line.rstrip())
+    cuts = [i for i in range(indent + 1, end)
+            if not line[i - 1].isalnum() or not line[i].isalnum()]
+    return random.Random(key).choice(cuts) if cuts else indent
 
 
 def _action_tasks(project: str, path: str, text: str) -> list[RepoTask]:
@@ -246,7 +269,7 @@ def _right(draft: str, middle: str, kind: str) -> bool:
     """Exact match: of the first line (single-line), of every line (multi-line); trailing
     whitespace ignored, as ``code-diffusion eval`` scores."""
     lines = [[x.rstrip() for x in text.rstrip().split("\n")] for text in (draft, middle)]
-    return lines[0][:1] == lines[1][:1] if kind == SINGLE_LINE else lines[0] == lines[1]
+    return lines[0][:1] == lines[1][:1] if kind in ONE_LINE else lines[0] == lines[1]
 
 
 def measure_drafts(projects: dict[str, dict[str, str]], tasks: list[RepoTask],

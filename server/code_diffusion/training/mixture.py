@@ -91,17 +91,18 @@ class MixtureBatches:
 
 class _Stream(torch.utils.data.IterableDataset):
     def __init__(self, run_dir: Path, seq_len: int, batch_size: int, seed: int,
-                 copy_share: float) -> None:
+                 copy_share: float, shares: dict[str, float] | None) -> None:
         super().__init__()
         self.run_dir, self.seq_len, self.batch_size, self.seed = run_dir, seq_len, batch_size, seed
-        self.copy_share = copy_share
+        self.copy_share, self.shares = copy_share, shares
 
     def __iter__(self):
         torch.set_num_threads(1)
         texts = [r["text"] for r in data.read_texts(self.run_dir, "train")]
         tokens = data.load_tokens(self.run_dir, "train")
         maker = MixtureBatches(texts, tokens, load_tokenizer(self.run_dir), self.seq_len,
-                               self.batch_size, copy_share=self.copy_share)
+                               self.batch_size, shares=self.shares,
+                               copy_share=self.copy_share)
         rng = np.random.default_rng(self.seed)
         while True:
             b = maker.batch(rng)
@@ -109,13 +110,14 @@ class _Stream(torch.utils.data.IterableDataset):
 
 
 def background_batches(run_dir: Path, seq_len: int, batch_size: int, seed: int,
-                       copy_share: float = 0.0):
+                       copy_share: float = 0.0, shares: dict[str, float] | None = None):
     """An endless iterator of mixture :class:`Batch` es made by one worker process.
 
     ``seed`` should change on every resume (the worker's random state is not checkpointed):
-    the trainer passes its step. ``copy_share``: see :func:`windows.context_window`."""
+    the trainer passes its step. ``copy_share``: see :func:`windows.context_window`;
+    ``shares``: the mixture (``None``: :data:`windows.HOLE_SHARES`)."""
     loader = torch.utils.data.DataLoader(_Stream(run_dir, seq_len, batch_size, seed,
-                                                 copy_share),
+                                                 copy_share, shares),
                                          batch_size=None, num_workers=1, prefetch_factor=4,
                                          persistent_workers=True)
     for ids, masked, targets, weights, attention in loader:

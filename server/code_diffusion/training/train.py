@@ -33,6 +33,7 @@ from code_diffusion.training.objective import (
     make_batch,
 )
 from code_diffusion.training.optim import OptimizerConfig, build_optimizer
+from code_diffusion.training.windows import parse_shares
 
 EVAL_RATES = (0.1, 0.5, 0.9)
 
@@ -75,6 +76,9 @@ class TrainConfig:
     copy_share: float = 0.0
     """Context windows: the share of line holes drawn among lines the window can copy
     (``windows.context_window``); 0: lines with a snippet, as before."""
+    shares: str = ""
+    """Context windows: overrides of the mixture's shares (``windows.parse_shares``, e.g.
+    ``"rest_of_line=0.24,line=0.30"``); empty: ``windows.HOLE_SHARES``."""
     eval_seq_len: int = 256
     """Length of the held-out windows (256: the figures of the shipped model's card)."""
 
@@ -320,7 +324,8 @@ class Trainer:
             self.log(json.dumps(start))
             self._record(start)
         batches = (background_batches(self.run, cfg.seq_len, cfg.batch_size,
-                                      cfg.seed * 1_000_003 + self.step, cfg.copy_share)
+                                      cfg.seed * 1_000_003 + self.step, cfg.copy_share,
+                                      parse_shares(cfg.shares))
                    if cfg.windows == "context" else None)
         try:
             while self.step < cfg.total_steps and time.monotonic() < deadline:

@@ -244,6 +244,30 @@ def described_hole(text: str, rng: np.random.Generator) -> Hole | None:
                                            found.specification, found.hole)
 
 
+def parse_shares(text: str) -> dict[str, float]:
+    """The mixture shares with ``text``'s overrides applied: ``"rest_of_line=0.24,line=0.30"``
+    (kinds of :data:`HOLE_SHARES`, each a share in [0, 1]; the kinds not named keep theirs,
+    and ``plain`` gets what the sum leaves). Empty: :data:`HOLE_SHARES`."""
+    shares = dict(HOLE_SHARES)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, _, value = item.partition("=")
+        kind = kind.strip()
+        if kind not in shares:
+            raise ValueError(f"unknown window kind {kind!r} in {item!r}; the kinds are "
+                             f"{', '.join(HOLE_SHARES)} (plain takes the rest)")
+        try:
+            share = float(value)
+        except ValueError:
+            raise ValueError(f"{item!r} needs a number after '=', like {kind}=0.2") from None
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"the share of {kind} must be in [0, 1], got {share}")
+        shares[kind] = share
+    if sum(shares.values()) > 1.0 + 1e-9:
+        raise ValueError(f"the shares add up to {sum(shares.values()):.3f}, more than 1: "
+                         + ", ".join(f"{k}={v:g}" for k, v in shares.items()))
+    return shares
+
+
 def pick_kind(rng: np.random.Generator, shares: dict[str, float] = HOLE_SHARES) -> str:
     """``line``, ``rest_of_line``, ``block``, ``draft``, ``described`` or ``plain`` by the
     mixture shares."""

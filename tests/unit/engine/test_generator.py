@@ -91,6 +91,39 @@ def test_an_already_broken_buffer_does_not_disqualify_everything():
     assert [c.text for c in result.passing()] == ["1"]
 
 
+def test_a_selection_inside_one_line_is_rewritten_on_that_line():
+    text = "value = compute(1)\nother = 2\n"
+    model = ScriptedModel(["1\n\n\ndef test_(self, (1)"])
+    result = CodeGenerator(model).fill(text, text.index("compute"), text.index("\nother"),
+                                       language="python")
+    assert [c.text for c in result.passing()] == ["1"]
+    across = "value = compute(\n    1)\n"
+    model = ScriptedModel(["compute(\n    2)"])
+    result = CodeGenerator(model).fill(across, across.index("compute"), across.index(")\n") + 1,
+                                       language="python")
+    assert [c.text for c in result.passing()] == ["compute(\n    2)"]
+
+
+BROKEN_BELOW = ("def total(items):\n    pass\n\n# print the total\n\n"
+                "value = compute(1)\nbroken = (1 +\n")
+
+
+@pytest.mark.parametrize(("candidate", "passes"), [
+    ("\ndef add_((,,,,,", False),  # an unclosed bracket folds into the error below
+    ("\nprint(total([1, 2, 3]))", True),
+    ("\nx = [", False),
+])
+def test_errors_a_candidate_adds_above_a_broken_region_are_counted(candidate, passes):
+    cursor = BROKEN_BELOW.index("\n\nvalue") + 1
+    model = ScriptedModel([candidate])
+    result = CodeGenerator(model).fill(BROKEN_BELOW, cursor, language="python",
+                                       require_passing=False)
+    [scored] = result.candidates
+    assert (not scored.problems) == passes, scored.problems
+    if not passes:
+        assert "syntax error" in scored.problems[0]
+
+
 def test_when_nothing_passes_the_error_lists_each_reason():
     model = ScriptedModel(["", "a + (b"])
     with pytest.raises(GenerationError) as info:

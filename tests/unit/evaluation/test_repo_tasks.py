@@ -54,6 +54,25 @@ def test_single_line_tasks_are_whole_statements_in_function_bodies(wheel):
     assert record["task_id"] == "repo-single-line/pyflakes/pyflakes/paths.py:L7"
 
 
+def test_rest_of_line_tasks_put_the_cursor_inside_the_statement(wheel):
+    files = repo.wheel_sources(wheel, "pyflakes")
+    whole = repo.build_tasks({"pyflakes": files}, repo.SINGLE_LINE, limit=None)
+    rest = repo.build_tasks({"pyflakes": files}, repo.REST_OF_LINE, limit=None)
+    assert len(rest) == len(whole)
+    for line, task in zip(whole, rest, strict=True):
+        assert task.prefix + task.middle + task.suffix == MODULE
+        assert task.suffix == line.suffix and task.hole == "line"
+        typed = task.prefix[len(line.prefix):]
+        assert typed and line.middle == typed + task.middle and task.middle.strip()
+        at = len(typed)
+        assert not typed[-1].isalnum() or not task.middle[0].isalnum(), (typed, task.middle)
+        assert task.task_id == line.task_id.replace(repo.SINGLE_LINE, repo.REST_OF_LINE) + (
+            f":C{len(line.prefix) - line.prefix.rfind(chr(10)) + at}")
+    # the cursor depends on the file and the line only: the same in a sample of one
+    assert repo.build_tasks({"pyflakes": files}, repo.REST_OF_LINE, limit=1, seed=2)[0] in rest
+    assert len({len(t.prefix) - len(line.prefix) for t, line in zip(rest, whole, strict=True)}) > 1
+
+
 def test_multi_line_tasks_and_the_seeded_sample(wheel, tmp_path):
     files = repo.wheel_sources(wheel, "pyflakes")
     blocks = repo.build_tasks({"pyflakes": files}, repo.MULTI_LINE, limit=None)
