@@ -6,6 +6,9 @@ same call shapes, same logit alignment, random weights.
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import torch
@@ -16,6 +19,26 @@ from code_diffusion.engine.loading import EMBEDDED_DIR
 
 def tokenizer():
     return AutoTokenizer.from_pretrained(str(EMBEDDED_DIR))
+
+
+def embedded_backbone(directory: Path, metadata: bool = True) -> Path:
+    """The embedded model without its copy head, written to ``directory``: the ModernBERT
+    transformers loads (transformers has no copy head, so the shipped checkpoint's own logits
+    are not transformers' logits; the backbone's are, and are compared here). ``metadata``:
+    with the embedded model's ``code_diffusion.json`` (without it, not the embedded family)."""
+    from safetensors.torch import load_file, save_file
+
+    config = json.loads((EMBEDDED_DIR / "config.json").read_text())
+    config.pop("copy_head", None)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(config, indent=2))
+    weights = load_file(str(EMBEDDED_DIR / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if not k.startswith("copy_head.")},
+              str(directory / "model.safetensors"), metadata={"format": "pt"})
+    names = ["tokenizer.json", "tokenizer_config.json"] + (["code_diffusion.json"] * metadata)
+    for name in names:
+        shutil.copy(EMBEDDED_DIR / name, directory / name)
+    return directory
 
 
 def tiny_bert(vocab: int = 4096, seed: int = 0) -> BertForMaskedLM:

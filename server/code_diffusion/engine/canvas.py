@@ -178,6 +178,13 @@ class Canvas:
         ids = [t for t in (self.denoiser.ids.pad, self.denoiser.ids.eos) if t is not None]
         return torch.tensor(ids, dtype=torch.long, device=self.ids.device)
 
+    def first_slot_bans(self) -> torch.Tensor:
+        """The tokens that leave the hole empty when its first slot takes them: the end
+        tokens, and the line-cut tokens of a one-line hole."""
+        cut = sorted(self.layout.cut_tokens)
+        return torch.cat([self.end_tokens(), torch.tensor(cut, dtype=torch.long,
+                                                          device=self.ids.device)])
+
     @property
     def skip_ids(self) -> set[int | None]:
         return {self.denoiser.ids.pad, self.denoiser.ids.eos}

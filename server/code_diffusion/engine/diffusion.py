@@ -108,12 +108,25 @@ def decide_step(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor, rules:
         logits = HoleRepetitionPenalty.for_canvas(
             chunk, hole_words(chunk.denoiser), opts.repetition_penalty,
             opts.repetition_free)(logits)
-    logits = rules.processors(logits)
+    logits = no_empty_hole(chunk, where, rules.processors(logits))
     tokens, confidence = draw(logits, request.temperature, rules.generator)
     if rules.ranks is not None and step == 1 and request.temperature == 0 and any(rules.ranks):
         keep = chunk.commit_alternatives(where, logits, rules.ranks)
         where, tokens, confidence = _kept(where, keep), tokens[keep], confidence[keep]
     chunk.commit_step(where, tokens, confidence, rules.policy, request.steps - step + 1)
+
+
+def no_empty_hole(chunk: Canvas, where: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The hole's first slot, while masked, cannot end the completion: an end token there
+    (or, in a one-line hole, a token with a line break, where the line is cut) leaves the hole
+    empty, which the checks always refuse, so every row writes at least one token.
+    ``logits`` are ``(N, V)``, row-major over ``where``."""
+    first = where.nonzero()[:, 1] == chunk.start
+    if bool(first.any()):
+        logits = logits.clone()
+        rows = first.nonzero().squeeze(-1).to(logits.device)
+        logits[rows.unsqueeze(-1), chunk.first_slot_bans().to(logits.device)] = float("-inf")
+    return logits
 
 
 def _kept(where: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:

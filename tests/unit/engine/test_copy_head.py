@@ -58,7 +58,8 @@ def test_without_the_key_there_is_no_head_and_the_logits_are_the_plain_projectio
         assert torch.equal(model.logits_at(ids, where), model.project(hidden[where]))
         assert torch.equal(model(ids).logits, model.project(hidden))
     config = json.loads((EMBEDDED_DIR / "config.json").read_text())
-    assert "copy_head" not in config
+    assert ModernBertConfig.from_json(config).copy_head is not None  # the shipped model's
+    del config["copy_head"]
     assert ModernBertConfig.from_json(config).copy_head is None
 
 
@@ -165,6 +166,7 @@ def test_block_cache_is_exact_while_the_context_is_unchanged_and_updates_the_hol
 
 def test_transformers_loading_refuses_a_copy_head():
     config = json.loads((EMBEDDED_DIR / "config.json").read_text())
+    del config["copy_head"]
     refuse_in_transformers(config, "plain")  # no head: nothing to refuse
     config["copy_head"] = {"key_dim": 64, "mask_token_id": 1}
     with pytest.raises(ModelLoadError, match=r"copy head.*does not implement"):

@@ -53,11 +53,9 @@ def test_the_generate_command_imports_no_transformers():
 def test_another_family_still_loads_through_transformers(tmp_path):
     """A ModernBERT directory without the embedded model's metadata is not the embedded
     family: it loads through transformers, as before."""
-    from code_diffusion.engine.loading import EMBEDDED_DIR
+    from tiny_models import embedded_backbone
 
-    for name in ("config.json", "model.safetensors", "tokenizer.json",
-                 "tokenizer_config.json"):
-        (tmp_path / name).write_bytes((EMBEDDED_DIR / name).read_bytes())
+    embedded_backbone(tmp_path, metadata=False)  # transformers has no copy head
     code = ("from code_diffusion.engine.loading import load_model\n"
             f"model = load_model({str(tmp_path)!r})\n"
             "assert type(model.denoiser.model).__name__ == 'ModernBertForMaskedLM'\n"

@@ -15,9 +15,9 @@ from code_diffusion.engine.adapt import as_code_generation_model, wrap_loaded
 from code_diffusion.engine.adapters.masked_lm import BlockCache
 from code_diffusion.engine.adapters.registry import EMBEDDED
 from code_diffusion.engine.errors import InvalidRequestError
-from code_diffusion.engine.loading import EMBEDDED_DIR, load_model
+from code_diffusion.engine.loading import load_model
 from code_diffusion.engine.options import SamplerOptions
-from tiny_models import tiny_bert, tokenizer
+from tiny_models import embedded_backbone, tiny_bert, tokenizer
 
 CODE = "def add(a, b):\n    total = a + b\n    return total\n\n\nprint(add(1, 2))\n"
 
@@ -28,13 +28,15 @@ def embedded():
 
 
 @pytest.fixture(scope="module")
-def lean():
-    """The embedded weights through transformers, which the lean path drives (the embedded
-    model itself loads through the engine's own module, tested in test_modernbert.py)."""
+def lean(tmp_path_factory):
+    """The embedded weights' backbone (transformers has no copy head) through transformers,
+    which the lean path drives (the embedded model itself loads through the engine's own
+    module, tested in test_modernbert.py)."""
     from transformers import AutoModelForMaskedLM
 
-    model = AutoModelForMaskedLM.from_pretrained(str(EMBEDDED_DIR), dtype=torch.float32).eval()
-    return wrap_loaded(model, tokenizer(), family=EMBEDDED, path=EMBEDDED_DIR, metadata={})
+    backbone = embedded_backbone(tmp_path_factory.mktemp("backbone"))
+    model = AutoModelForMaskedLM.from_pretrained(str(backbone), dtype=torch.float32).eval()
+    return wrap_loaded(model, tokenizer(), family=EMBEDDED, path=backbone, metadata={})
 
 
 def _ids(denoiser, rows: int = 2, length: int = 96):

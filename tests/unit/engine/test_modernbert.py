@@ -1,6 +1,7 @@
 """The engine's own ModernBERT module against transformers' ``ModernBertForMaskedLM``.
 
-On the embedded weights and on small random configs with sliding-window layers narrower than
+On the embedded weights (their ModernBERT backbone: transformers has no copy head) and on small
+random configs with sliding-window layers narrower than
 the sequence: the same logits (float32, 1e-5), logits at masked positions equal to the full
 logits there, and the block cache equal to transformers wherever it is exact by construction.
 """
@@ -26,6 +27,7 @@ from code_diffusion.engine.adapters.registry import EMBEDDED
 from code_diffusion.engine.errors import ModelLoadError
 from code_diffusion.engine.loading import EMBEDDED_DIR, load_model
 from code_diffusion.engine.options import SamplerOptions
+from tiny_models import embedded_backbone
 
 TOLERANCE = 1e-5
 CODE = "def add(a, b):\n    total = a + b\n    return total\n\n\nprint(add(1, 2))\n"
@@ -53,10 +55,15 @@ def _small(tmp_path, layer_types: list[str], seed: int = 0, **extra):
 
 
 @pytest.fixture(scope="module")
-def embedded_pair():
-    reference = AutoModelForMaskedLM.from_pretrained(str(EMBEDDED_DIR),
-                                                     dtype=torch.float32).eval()
-    return reference, load_weights(EMBEDDED_DIR, torch.float32)
+def backbone(tmp_path_factory):
+    """The shipped weights without the copy head, as transformers can load them."""
+    return embedded_backbone(tmp_path_factory.mktemp("backbone"))
+
+
+@pytest.fixture(scope="module")
+def embedded_pair(backbone):
+    reference = AutoModelForMaskedLM.from_pretrained(str(backbone), dtype=torch.float32).eval()
+    return reference, load_weights(backbone, torch.float32)
 
 
 def test_embedded_weights_match_transformers(embedded_pair):
@@ -71,10 +78,9 @@ def test_embedded_weights_match_transformers(embedded_pair):
         assert torch.allclose(own.logits_at(ids, where), expected[where], atol=TOLERANCE, rtol=0)
 
 
-def test_embedded_weights_in_bfloat16_match_transformers():
-    reference = AutoModelForMaskedLM.from_pretrained(str(EMBEDDED_DIR),
-                                                     dtype=torch.bfloat16).eval()
-    own = load_weights(EMBEDDED_DIR, torch.bfloat16)
+def test_embedded_weights_in_bfloat16_match_transformers(backbone):
+    reference = AutoModelForMaskedLM.from_pretrained(str(backbone), dtype=torch.bfloat16).eval()
+    own = load_weights(backbone, torch.bfloat16)
     ids = _random_ids(4096, 2, 200)
     with torch.inference_mode():
         expected = reference(input_ids=ids).logits.float()
@@ -223,15 +229,14 @@ def _denoiser(model):
 
 
 @pytest.mark.parametrize("cache", ["none", "block"])
-def test_embedded_model_fills_as_through_transformers(cache):
+def test_embedded_model_fills_as_through_transformers(backbone, cache):
     """The whole sampler over our module gives the candidates it gives over transformers'."""
-    own = load_model()
+    own = load_model(str(backbone))
     assert type(own.denoiser).__name__ == "ModernBertDenoiser"
-    reference = AutoModelForMaskedLM.from_pretrained(str(EMBEDDED_DIR),
-                                                     dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(EMBEDDED_DIR))
-    metadata = json.loads((EMBEDDED_DIR / "code_diffusion.json").read_text())
-    through = wrap_loaded(reference, tokenizer, family=EMBEDDED, path=EMBEDDED_DIR,
+    reference = AutoModelForMaskedLM.from_pretrained(str(backbone), dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(backbone))
+    metadata = json.loads((backbone / "code_diffusion.json").read_text())
+    through = wrap_loaded(reference, tokenizer, family=EMBEDDED, path=backbone,
                           metadata=metadata)
     assert own.info.to_json() == through.info.to_json()
     options = SamplerOptions(cache=cache)
