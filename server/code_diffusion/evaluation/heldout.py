@@ -125,10 +125,12 @@ def windows_of(stream: np.ndarray, length: int, count: int) -> np.ndarray:
     return np.stack([stream[i * length:(i + 1) * length] for i in picks])
 
 
-def masked_cross_entropy(model, windows: np.ndarray, rate: float, mask_id: int,
+def masked_cross_entropy(logits_at, windows: np.ndarray, rate: float, mask_id: int,
                          unigram: np.ndarray, seed: int = 0, batch_size: int = 16
                          ) -> tuple[float, float, int]:
-    """(model CE, unigram CE, masked tokens) at masking ``rate`` on ``windows``."""
+    """(model CE, unigram CE, masked tokens) at masking ``rate`` on ``windows``;
+    ``logits_at(input_ids, where)`` gives the ``(N, V)`` logits at the masked positions
+    (``Denoiser.logits_at``)."""
     import torch
 
     rng = np.random.default_rng(seed)
@@ -141,7 +143,7 @@ def masked_cross_entropy(model, windows: np.ndarray, rate: float, mask_id: int,
             target = torch.from_numpy(windows[start:start + batch_size])
             where = torch.from_numpy(masked[start:start + batch_size])
             inputs = torch.where(where, torch.full_like(target, mask_id), target)
-            logits = model(input_ids=inputs).logits[where].float()
+            logits = logits_at(inputs, where).float()
             logits[:, mask_id] = float("-inf")
             ce = torch.nn.functional.cross_entropy(logits, target[where], reduction="sum")
             total += float(ce)
@@ -154,18 +156,20 @@ def heldout_report(model_dir: str | Path, rates: tuple[float, ...] = DEFAULT_RAT
                    windows: int = DEFAULT_WINDOWS, texts: list[str] | None = None,
                    train_texts: list[str] | None = None, seed: int = 0) -> dict[str, Any]:
     """Masked-token CE of the masked LM in ``model_dir`` on the held-out files, per masking rate,
-    next to the unigram CE on the same positions.
+    next to the unigram CE on the same positions. The model is loaded as the engine serves it
+    (``load_model``, float32): a copy head's mixture counts, not the vocabulary head alone.
 
     ``texts`` and ``train_texts`` default to the corpus's held-out and (every 8th) training
     files.
     """
-    import torch
     from tokenizers import Tokenizer
-    from transformers import AutoModelForMaskedLM
+
+    from code_diffusion.engine.loading import load_model
 
     model_dir = Path(model_dir)
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    model = AutoModelForMaskedLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
+    denoiser = load_model(model_dir, device="cpu", precision="float32").denoiser
+    model = denoiser.model
     vocab_size = int(model.config.vocab_size)
     ids = {name: tokenizer.token_to_id(name) for name in ("[MASK]", "[BOS]", "[EOS]")}
     if None in ids.values():
@@ -188,7 +192,8 @@ def heldout_report(model_dir: str | Path, rates: tuple[float, ...] = DEFAULT_RAT
     unigram = unigram_log_probs(tokenizer, train_texts, vocab_size)
     rows = []
     for rate in rates:
-        ce, uni, count = masked_cross_entropy(model, chosen, rate, ids["[MASK]"], unigram, seed)
+        ce, uni, count = masked_cross_entropy(denoiser.logits_at, chosen, rate, ids["[MASK]"],
+                                              unigram, seed)
         rows.append({"rate": rate, "model_ce": round(ce, 4), "unigram_ce": round(uni, 4),
                      "masked_tokens": count,
                      "model_perplexity": round(math.exp(ce), 2)})
