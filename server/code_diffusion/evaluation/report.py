@@ -107,8 +107,10 @@ def markdown_section(report: Mapping[str, Any]) -> str:
         f"Model: `{model.get('name')}` ({model.get('family')}), "
         f"{_count(model.get('num_parameters'))} parameters"
         + (f", trained {training.get('steps')} steps on {_count(training.get('tokens_seen'))} "
-           f"tokens (sequence {training.get('seq_len')}, batch {training.get('batch_size')}, "
-           f"lr {training.get('lr')})" if training else "")
+           f"tokens (sequence {training.get('seq_len')}, batch {training.get('batch_size')}"
+           + (f", lr {training['lr']}" if "lr" in training else "")
+           + (f", {len(training['stages'])} stages" if training.get("stages") else "")
+           + ")" if training else "")
         + ".",
         "",
     ]
