@@ -83,3 +83,39 @@ def test_a_context_run_warm_starts_resumes_and_exports_its_window(tmp_path, tiny
     assert entries[0]["step"] == 0 and "val_ctx_ce" in entries[-1]
     meta = export(run, tmp_path / "model")
     assert meta["max_context"] == 128 and load_model(tmp_path / "model").info.max_context == 128
+
+
+def test_an_export_lists_the_stages_of_the_weights_it_warm_started_from(tmp_path, tiny_run):
+    """A warm start carries the starting model's stages in its checkpoint (also across a
+    resume), so the export lists them, then its own, with totals over all of them."""
+    first = tiny_run(tmp_path)
+    Trainer(TrainConfig(run_dir=str(first), size="tiny", seq_len=64, batch_size=2,
+                        total_steps=2, threads=1, bf16=False, lr=1e-3)).train()
+    start = tmp_path / "start"
+    alone = export(first, start)
+    assert [s["run"] for s in alone["training"]["stages"]] == [first.name]
+    assert alone["training"]["steps"] == 2 and "warm_start" not in alone["training"]["stages"][0]
+
+    (tmp_path / "second").mkdir()
+    run = tiny_run(tmp_path / "second")
+    config = dict(run_dir=str(run), size="tiny", seq_len=64, batch_size=2, total_steps=3,
+                  threads=1, bf16=False, lr=5e-4, init_from=str(start))
+    Trainer(TrainConfig(**{**config, "total_steps": 1})).train()
+    resumed = Trainer(TrainConfig(**config))
+    assert resumed.step == 1 and [s["run"] for s in resumed.lineage] == [first.name]
+    resumed.train()
+    meta = export(run, tmp_path / "model")
+    stages = meta["training"]["stages"]
+    assert [(s["run"], s["steps"], s["lr"]) for s in stages] == [
+        (first.name, 2, 1e-3), (run.name, 3, 5e-4)]
+    assert stages[1]["warm_start"] == f"{first.name} step 2"
+    assert meta["training"]["steps"] == 5
+    assert meta["training"]["tokens_seen"] == 2 * 2 * 64 + 3 * 2 * 64
+
+    # a checkpoint written before runs recorded their lineage: read from its init_from
+    import torch
+
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    del state["lineage"]
+    torch.save(state, run / "checkpoint.pt")
+    assert export(run, tmp_path / "again")["training"]["stages"] == stages

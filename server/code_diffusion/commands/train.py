@@ -151,8 +151,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"error: --max-context: {error}")
             return 2
-        print(f"exported step {meta['training']['steps']} "
-              f"({meta['training']['tokens_seen']:,} tokens) to {target}")
+        training = meta["training"]
+        print(f"exported step {training['stages'][-1]['steps']} of {args.run_dir} to {target}: "
+              f"{training['steps']:,} steps and {training['tokens_seen']:,} tokens in "
+              f"{len(training['stages'])} stage(s)")
         if args.docs:
             _write_docs(args.run_dir)
     return 0

@@ -108,8 +108,8 @@ def markdown_section(report: Mapping[str, Any]) -> str:
         f"{_count(model.get('num_parameters'))} parameters"
         + (f", trained {training.get('steps')} steps on {_count(training.get('tokens_seen'))} "
            f"tokens (sequence {training.get('seq_len')}, batch {training.get('batch_size')}"
-           + (f", lr {training['lr']}" if "lr" in training else "")
-           + (f", {len(training['stages'])} stages" if training.get("stages") else "")
+           + (f", {len(training['stages'])} stages" if len(training.get("stages") or ()) > 1
+              else f", lr {training['lr']}" if "lr" in training else "")
            + ")" if training else "")
         + ".",
         "",

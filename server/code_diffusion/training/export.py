@@ -11,11 +11,11 @@ import torch
 from tokenizers import Tokenizer
 
 from code_diffusion.training.data import TOKENIZER_FILE
+from code_diffusion.training.lineage import METADATA_FILE, run_stage, stages_of, totals
 from code_diffusion.training.model import add_copy_head, build_model, count_parameters
 from code_diffusion.training.tokenizer import save_pretrained_tokenizer
 
 EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "models" / "embedded"
-METADATA_FILE = "code_diffusion.json"
 
 
 def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16",
@@ -36,6 +36,8 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16",
     model.load_state_dict(state["model"])
     model = model.to(getattr(torch, dtype)).eval()
     stats = json.loads((run_dir / "data_stats.json").read_text())
+    stages = _lineage(state, cfg)
+    stages.append(run_stage(run_dir.name, state["step"], state["tokens_seen"], cfg, stages))
     metadata = {
         "name": "code-diffusion-embedded",
         "family": "embedded",
@@ -48,9 +50,10 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16",
         },
         "num_parameters": count_parameters(model),
         "training": {
-            "steps": state["step"], "tokens_seen": state["tokens_seen"],
+            **totals(stages),
             "seq_len": cfg["seq_len"], "batch_size": cfg["batch_size"], "lr": cfg["lr"],
-            "size": cfg["size"], "copy_head": cfg.get("copy_head", 0), "corpus": stats,
+            "size": cfg["size"], "copy_head": cfg.get("copy_head", 0), "stages": stages,
+            "corpus": stats,
         },
         "max_context": max_context or cfg["seq_len"],
         "dtype": dtype,
@@ -70,6 +73,18 @@ def export(run_dir: Path, out_dir: Path = EMBEDDED_DIR, dtype: str = "float16",
         staging.rename(out_dir)
         shutil.rmtree(old, ignore_errors=True)
     return metadata
+
+
+def _lineage(state: dict, cfg: dict) -> list[dict]:
+    """The stages before this run: recorded in the checkpoint at its warm start, or, for a
+    checkpoint written before runs recorded them, read from its ``init_from`` directory when
+    that is still there."""
+    if "lineage" in state:
+        return [dict(stage) for stage in state["lineage"]]
+    source = Path(cfg.get("init_from") or "")
+    if cfg.get("init_from") and source.is_dir():
+        return stages_of(source)
+    return []
 
 
 def write_corpus_table(run_dir: Path, out: Path) -> int:

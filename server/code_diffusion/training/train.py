@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from code_diffusion.measure import native_bf16
 from code_diffusion.training import data
+from code_diffusion.training.lineage import stages_of
 from code_diffusion.training.mixture import MixtureBatches, background_batches, load_tokenizer
 from code_diffusion.training.model import add_copy_head, build_model
 from code_diffusion.training.objective import (
@@ -193,6 +194,8 @@ class Trainer:
         self.bf16 = cfg.bf16 and native_bf16()
         self.step, self.tokens_seen, self.rng = 0, 0, np.random.default_rng(cfg.seed)
         self.started_from = ""
+        self.lineage: list[dict] = []
+        """The stages that made the starting weights (``lineage.stages_of``)."""
         if not self._resume() and cfg.init_from:
             source = Path(cfg.init_from)
             if source.is_file():
@@ -233,6 +236,7 @@ class Trainer:
                                     "a model directory (e.g. the package's models/embedded)")
         state = {k: v.float() for k, v in load_file(str(weights)).items()}
         self._load_matching(state, str(directory))
+        self.lineage = stages_of(directory)
         self.log(f"warm start from {directory}")
 
     def _load_matching(self, state: dict, where: str) -> None:
@@ -262,6 +266,7 @@ class Trainer:
         self.opt.load_state_dict(saved)
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
         self.rng.bit_generator.state = state["rng"]
+        self.lineage = state.get("lineage", [])
         self.log(f"continuing {path} at step {self.step} ({self.tokens_seen:,} tokens)")
 
     def _resume(self) -> bool:
@@ -276,6 +281,7 @@ class Trainer:
         self.opt.load_state_dict(state["optimizer"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
         self.rng.bit_generator.state = state["rng"]
+        self.lineage = state.get("lineage", [])
         self.log(f"resumed at step {self.step} ({self.tokens_seen:,} tokens)")
         return True
 
@@ -293,7 +299,8 @@ class Trainer:
     def save(self) -> None:
         state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
                  "step": self.step, "tokens_seen": self.tokens_seen,
-                 "rng": self.rng.bit_generator.state, "config": asdict(self.cfg)}
+                 "rng": self.rng.bit_generator.state, "config": asdict(self.cfg),
+                 "lineage": self.lineage}
         tmp = self.run / "checkpoint.pt.tmp"
         torch.save(state, tmp)
         os.replace(tmp, self.run / "checkpoint.pt")
