@@ -14,7 +14,11 @@ from code_diffusion.engine.types import Candidate
 from code_diffusion.evaluation import report as eval_report
 from code_diffusion.evaluation import sandbox
 from code_diffusion.evaluation import tasks as humaneval
-from code_diffusion.evaluation.heldout import indent_for_hole, most_frequent_statement
+from code_diffusion.evaluation.heldout import (
+    indent_for_hole,
+    most_frequent_statement,
+    whole_statements,
+)
 from code_diffusion.evaluation.infill import (
     FIXED_CANVAS,
     LENGTH_CONTROL,
@@ -227,6 +231,11 @@ def test_update_docs_creates_or_appends_the_section(tmp_path) -> None:
 def test_baseline_helpers() -> None:
     line = most_frequent_statement(['"""\n"""\n"""\n', "    pass\n    pass\nx = 1\n"])
     assert (line.line, line.most_frequent) == ("pass", '"""')
+    # a line of a call spread over lines compiles alone (a tuple) but is no statement there
+    split_call = "f(\n    self,\n)\n" * 3 + "if x:\n    y = 1\n" * 2
+    assert most_frequent_statement([split_call]).line == "y = 1"
+    joined, commented, spread = "a = 1; b = 2\n", "c = 3  # note\n", "d = (\n 4)\n"
+    assert whole_statements(joined + commented + spread + "while x:\n  pass\n") == ["pass"]
     assert indent_for_hole("def f():\n", "    return 1\n") == "    "
     assert indent_for_hole("    x = 1\n", "    return x\n") == "    "
     assert indent_for_hole("    if x:\n        y()\n", "    return x\n") == "    "

@@ -9,7 +9,8 @@
   (add-one smoothing), on the same masked positions. A model that ignores its context scores
   about this; anything below it is learned from context.
 * The baseline line for the infill benchmarks: the most frequent line of the training files that
-  is a statement on its own (it compiles by itself and is not a comment).
+  holds one whole simple statement where it stands (not a piece of a statement spanning lines,
+  such as ``self,`` inside a call, which would compile alone as a tuple).
 """
 
 from __future__ import annotations
@@ -59,28 +60,41 @@ class BaselineLine:
     """The most frequent line overall, statement or not, for the record."""
 
 
-def _is_statement(line: str) -> bool:
-    if line.startswith("#"):
-        return False
+def whole_statements(text: str) -> list[str]:
+    """The lines of ``text`` that hold exactly one simple statement, whole (indentation off):
+    not a line of a statement that spans lines, not a compound statement's header, not two
+    statements joined by ``;``. A file that does not parse gives none."""
+    import ast
+
     try:
-        compile(line, "<line>", "exec")
+        tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return False
-    return True
+        return []
+    lines = text.splitlines()
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or hasattr(node, "body") or node.end_lineno is None:
+            continue
+        if node.lineno != node.end_lineno or node.lineno > len(lines):
+            continue
+        line = lines[node.lineno - 1]
+        if line[: node.col_offset].strip() or line[node.end_col_offset:].strip():
+            continue
+        found.append(line.strip())
+    return found
 
 
 def most_frequent_statement(texts: list[str]) -> BaselineLine:
-    """The most frequent stripped line of ``texts`` that compiles on its own (not a comment)."""
-    counts = collections.Counter(
+    """The most frequent line of ``texts`` that is one whole simple statement where it stands
+    (:func:`whole_statements`); its share is of all non-blank lines."""
+    every = collections.Counter(
         line.strip() for text in texts for line in text.splitlines() if line.strip())
-    if not counts:
+    if not every:
         raise ValueError("no lines to count")
-    total = sum(counts.values())
-    overall = counts.most_common(1)[0][0]
-    for line, count in counts.most_common(200):
-        if _is_statement(line):
-            return BaselineLine(line, count, count / total, overall)
-    return BaselineLine("pass", counts.get("pass", 0), counts.get("pass", 0) / total, overall)
+    total = sum(every.values())
+    statements = collections.Counter(line for text in texts for line in whole_statements(text))
+    line, count = statements.most_common(1)[0] if statements else ("pass", every.get("pass", 0))
+    return BaselineLine(line, count, count / total, every.most_common(1)[0][0])
 
 
 def indent_for_hole(prefix: str, suffix: str) -> str:
