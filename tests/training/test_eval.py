@@ -254,6 +254,24 @@ def test_heldout_loss_on_a_small_text() -> None:
         assert 0 < row["unigram_ce"] < 20
 
 
+def test_heldout_loss_counts_the_copy_head(tmp_path) -> None:
+    """The shipped weights scored as the engine serves them (copy head mixed in) and their
+    backbone alone (the vocabulary head, what transformers loads) give different figures on
+    the same masked positions; the same model twice gives the same."""
+    from code_diffusion.evaluation.heldout import heldout_report
+    from code_diffusion.training.export import EMBEDDED_DIR
+    from tiny_models import embedded_backbone
+
+    common = dict(rates=(0.1,), windows=2, texts=[Path(humaneval.__file__).read_text()],
+                  train_texts=[Path(sandbox.__file__).read_text()])
+    served = heldout_report(EMBEDDED_DIR, **common)["rates"][0]
+    again = heldout_report(EMBEDDED_DIR, **common)["rates"][0]
+    backbone = heldout_report(embedded_backbone(tmp_path / "backbone"), **common)["rates"][0]
+    assert served["masked_tokens"] == backbone["masked_tokens"] > 0
+    assert served["model_ce"] == again["model_ce"]
+    assert abs(served["model_ce"] - backbone["model_ce"]) > 1e-3
+
+
 def test_limits_and_command_line() -> None:
     from code_diffusion.commands import eval as command
 
