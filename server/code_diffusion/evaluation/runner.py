@@ -239,9 +239,10 @@ class Evaluation:
             settings["baseline_note"] = (
                 f"the line `{b['line']}` at the hole's likely indentation (one level below a "
                 f"line ending in `:`, else the next line's). It is the most frequent line of "
-                f"the training files that is one whole simple statement where it stands ({b['corpus_count']:,} "
-                f"times, {100 * b['corpus_share']:.2f} % of non-blank lines); the most "
-                f"frequent line overall, `{b['most_frequent_line']}`, is not valid alone.")
+                f"the training files that is one whole simple statement where it stands "
+                f"({b['corpus_count']:,} times, {100 * b['corpus_share']:.2f} % of non-blank "
+                f"lines); the most frequent line overall, `{b['most_frequent_line']}`, is not "
+                "valid alone.")
         print(eval_report.console_table(report))
         if json_path is not None:
             eval_report.write_json(report, json_path)
