@@ -161,7 +161,8 @@ class Candidate:
     for cutting a line at the confidence cliff."""
     source: str = ""
     """For a draft or an edited draft, ``path:line`` (1-based) of the place it was copied from
-    (``this file:line`` for a document without a path); empty for a denoised candidate."""
+    (``this file:line`` for a document without a path), then ``, renamed old → new`` when it
+    took the hole's names; empty for a denoised candidate."""
 
     @property
     def mean_confidence(self) -> float:

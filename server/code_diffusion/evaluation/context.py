@@ -169,6 +169,7 @@ def rows(default: ContextOptions) -> dict[str, ContextOptions | None]:
         "  without drafts": replace(default, offered_drafts=0),
         "  without snippets": replace(default, snippet_budget=0),
         "  without the workspace": replace(default, workspace=False),
+        "  drafts copied without renaming": replace(default, rename_lines=0),
         "  cache prior 0.3": replace(default, prior_weight=0.3),
         "  model edits the best draft": replace(default, edit_drafts=True),
         "  model judges the drafts (weight 0.5)": replace(default, judge_weight=0.5),

@@ -356,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write-tasks", type=Path, metavar="FILE.jsonl")
     parser.add_argument("--measure-drafts", action="store_true", help="drafts alone, no model")
+    parser.add_argument("--rename-lines", type=int, default=None, metavar="N",
+                        help="with --measure-drafts: aligned lines each way whose changed names "
+                             "a draft takes (0: drafts copied as they are; default: the "
+                             "engine's)")
     parser.add_argument("--index-memory", type=Path, metavar="DIR",
                         help="index the .py files under DIR (site-packages left out)")
     args = parser.parse_args(argv)
@@ -365,8 +369,14 @@ def main(argv: list[str] | None = None) -> int:
         write_tasks(args.write_tasks, tasks)
         print(f"wrote {len(tasks)} tasks to {args.write_tasks}")
     if args.measure_drafts:
+        from code_diffusion.engine.context import ContextOptions
+
+        options = ContextOptions(snippet_budget=0)
+        if args.rename_lines is not None:
+            options = ContextOptions(snippet_budget=0, rename_lines=args.rename_lines)
         print(json.dumps({"benchmark": args.benchmark, "seed": args.seed,
-                          **measure_drafts(projects, tasks, args.benchmark)}))
+                          "rename_lines": options.rename_lines,
+                          **measure_drafts(projects, tasks, args.benchmark, options)}))
         print(json.dumps({"largest_file": largest_file_latency(projects)}))
     if args.index_memory:
         print(json.dumps({"index": index_memory(args.index_memory)}))

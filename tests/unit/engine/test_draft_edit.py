@@ -41,8 +41,13 @@ def test_the_near_copy_is_offered_as_a_draft_with_its_source(generator):
     result = fill(generator)
     drafts = [c for c in result.candidates if c.origin == "draft"]
     print("\ndefault:", [(c.text, c.origin, c.source) for c in result.candidates])
-    assert drafts and drafts[0].text == "store.users.append(user)"
-    assert drafts[0].source == "this file:2"
+    # the neighbours (``def save_user(store, user)`` / ``def save_order(store, order)``)
+    # rename ``user``; nothing around says ``users`` becomes ``orders``
+    assert drafts and drafts[0].text == "store.users.append(order)"
+    assert drafts[0].source == "this file:2, renamed user → order"
+    plain = fill(generator, rename_lines=0)
+    assert next(c.text for c in plain.candidates if c.origin == "draft") == (
+        "store.users.append(user)")
     assert not any(c.origin == "edited_draft" for c in result.candidates)
 
 
@@ -55,7 +60,7 @@ def test_the_model_edits_the_draft(generator, threshold):
     texts = [c.text.strip() for c in result.candidates]
     assert len(texts) == len(set(texts))
     if edited:  # collapsed away when the edit left the draft as it was
-        assert edited[0].source == "this file:2"
+        assert edited[0].source.startswith("this file:2")
         assert edited[0].forward_passes >= 1  # the judging pass, then the denoising ones
         assert len(edited[0].confidence) >= 1
 

@@ -32,6 +32,9 @@ class ContextOptions:
     max_drafts: int = 8
     max_draft_lines: int = 6
     """Most lines of a continuation draft."""
+    rename_lines: int = 8
+    """Aligned neighbour lines, above and below, whose changed names a draft takes (0: drafts
+    are copied as they are; ``engine/context/renames.py``)."""
     workspace: bool = True
     """Use the index's other files (drafts and snippets); off: the document only."""
     workspace_weight: float = 0.5
@@ -70,8 +73,8 @@ class ContextOptions:
     cliff_threshold: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("max_drafts", "max_draft_lines", "snippet_budget", "max_snippets",
-                     "snippet_radius", "local_lines", "offered_drafts"):
+        for name in ("max_drafts", "max_draft_lines", "rename_lines", "snippet_budget",
+                     "max_snippets", "snippet_radius", "local_lines", "offered_drafts"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"ContextOptions.{name} must be an integer ≥ 0, got {value!r}")
@@ -153,7 +156,8 @@ def assemble_context(text: str, start: int, end: int, *, path: str | None = None
     drafts = find_drafts(text, start, end, path=path, index=workspace,
                          max_drafts=options.max_drafts,
                          max_lines=1 if hole == "line" else options.max_draft_lines,
-                         workspace_weight=options.workspace_weight)
+                         workspace_weight=options.workspace_weight,
+                         rename_lines=options.rename_lines)
     snippets: list[Snippet] = []
     if options.snippet_budget > 0 and options.max_snippets > 0:
         candidates = _snippet_candidates(drafts, text, text.count("\n", 0, start), path,

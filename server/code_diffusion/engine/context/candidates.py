@@ -1,7 +1,8 @@
 """Drafts as candidates: provenance, the ranking's retrieval evidence, and deduplication.
 
 A draft becomes a :class:`~code_diffusion.engine.types.Candidate` with ``origin="draft"``,
-``source="path:line"`` (1-based; ``this file`` for a document without a path) and the reward
+``source="path:line"`` (1-based; ``this file`` for a document without a path; followed by
+``, renamed old → new`` when the draft took the hole's names) and the reward
 ``retrieval`` (the draft's score). Where the model judged it, its per-token probabilities are
 the candidate's ``confidence`` and the reward ``likelihood`` their mean. The ranking score of a
 draft (see :func:`draft_rank`) and of a denoised candidate (its log mean confidence) meet in
@@ -21,8 +22,12 @@ THIS_FILE = "this file"
 
 
 def draft_source(draft: Draft) -> str:
-    """``path:line`` (1-based) of the place a draft was copied from."""
-    return f"{draft.path or THIS_FILE}:{draft.line + 1}"
+    """``path:line`` (1-based) of the place a draft was copied from, then the names it
+    changed, if any (``path:line, renamed old → new``)."""
+    place = f"{draft.path or THIS_FILE}:{draft.line + 1}"
+    if not draft.renames:
+        return place
+    return f"{place}, renamed " + ", ".join(f"{old} → {new}" for old, new in draft.renames)
 
 
 def distinct_drafts(drafts: Iterable[Draft], texts: Sequence[str]) -> list[tuple[Draft, str]]:

@@ -18,11 +18,13 @@ document's line hashes and the index, never by comparing every pair of lines:
   in the document and in the other files where the hole's neighbours occur (the draft is the
   rest), scored like any place plus a small base so it is offered.
 
-Identical texts merge into one draft with the best place's score (summing the places' scores
-ranked worse on the tuning split). Same-file places get full weight, other files
-``workspace_weight``; equal scores go to the document's own place nearest the hole. The
-constants were chosen on ``repo-single-line`` tasks of seeds 1 and 2, never on seed 0 (the
-reported split).
+Every draft then takes the names the hole's neighbourhood uses where the lines around its place
+differ from the lines around the hole only in names (``renames.py``; ``rename_lines`` aligned
+lines each way, 0: off). Identical texts merge into one draft with the best place's score
+(summing the places' scores ranked worse on the tuning split). Same-file places get full
+weight, other files ``workspace_weight``; equal scores go to the document's own place
+nearest the hole. The constants were chosen on ``repo-single-line`` tasks of seeds 1 and 2,
+never on seed 0 (the reported split).
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ from code_diffusion.engine.context.hole import (
 )
 from code_diffusion.engine.context.index import IndexedFile, WorkspaceIndex
 from code_diffusion.engine.context.lines import Lines, indentation, line_hash
+from code_diffusion.engine.context.renames import (
+    RENAME_LINES,
+    aligned_renames,
+    neighbour_pairs,
+    rename,
+)
 
 RUN_GAPS = 1
 """A run goes on past this many mismatching lines (which do not count)."""
@@ -66,6 +74,9 @@ class Draft:
     """0-based line number of its first line in that file."""
     origin: str
     """``continuation``, ``similar`` or ``rest_of_line``."""
+    renames: tuple[tuple[str, str], ...] = ()
+    """``(old, new)`` names changed in the copied text to fit the hole's neighbourhood
+    (``engine/context/renames.py``)."""
 
 
 @dataclass
@@ -254,26 +265,36 @@ def _collect(source: _Source, hole: Hole, anchors: dict[str, list[int]], max_lin
         out.append(_Place(order, source, first, last, origin, skipped, score, number))
 
 
-def _text(place: _Place, hole: Hole) -> str | None:
-    """The draft text of a place, or ``None`` when it does not fit the hole."""
+def _text(place: _Place, hole: Hole, rename_lines: int
+          ) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """The draft text of a place and the names renamed in it, or ``None`` when it does not
+    fit the hole."""
     lines = place.source.lines()
     text = _draft_text(lines, place.first, place.last, hole)
-    if text is not None and place.origin == "similar":
+    if text is None:
+        return None
+    if place.origin == "similar":
         first, last = place.first, place.last
         theirs = lines.stripped[first - 1 if place.skipped == 1 else last]
         ours = hole.lines.stripped[hole.at - 1 if place.skipped == 1 else hole.at]
         swap = one_word_swap(theirs, ours)
         if swap is not None:
             text = swap_word(text, *swap)
-    return text
+    if rename_lines == 0:
+        return text, ()
+    renames = aligned_renames(neighbour_pairs(lines.stripped, place.first, place.last,
+                                              hole.lines.stripped, hole.at, rename_lines))
+    return rename(text, renames)
 
 
 def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
                 index: WorkspaceIndex | None = None, max_drafts: int = 8,
-                max_lines: int = 6, workspace_weight: float = 0.5) -> list[Draft]:
+                max_lines: int = 6, workspace_weight: float = 0.5,
+                rename_lines: int = RENAME_LINES) -> list[Draft]:
     """Ranked, deduplicated drafts for the hole ``text[start:end]`` (best first, at most
     ``max_drafts``). ``index`` adds places from its files other than ``path`` (the document's
-    own text is always taken from ``text``).
+    own text is always taken from ``text``). ``rename_lines``: aligned neighbour lines each
+    way that say which names a draft changes (0: drafts are copied as they are).
 
     Places are ranked by score, then the document's own places nearest the hole, then origin,
     path and line; a text is kept once, at its best place.
@@ -297,8 +318,8 @@ def find_drafts(text: str, start: int, end: int, *, path: str | None = None,
     for place in sorted(places, key=lambda p: p.order):
         if len(drafts) >= max_drafts:
             break
-        draft_text = _text(place, hole)
-        if draft_text is not None and draft_text not in drafts:
-            drafts[draft_text] = Draft(draft_text, place.score, place.source.path, place.line,
-                                       place.origin)
+        found = _text(place, hole, rename_lines)
+        if found is not None and found[0] not in drafts:
+            drafts[found[0]] = Draft(found[0], place.score, place.source.path, place.line,
+                                     place.origin, found[1])
     return list(drafts.values())
