@@ -141,9 +141,17 @@ def _score(source: _Source, hole: Hole, first: int, last: int, skipped: int) -> 
     return float(up * up + down * down)
 
 
-def _draft_text(lines: Lines, first: int, last: int, hole: Hole) -> str | None:
-    """The text the place gives for the hole, re-indented, or ``None`` if it does not fit."""
+def _draft_text(lines: Lines, first: int, last: int, hole: Hole,
+                renames: dict[tuple[str, str], str]
+                ) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """The text the place gives for the hole, re-indented, with ``renames`` applied first (so
+    a line renamed to start with what the user typed fits), and the renamings used; ``None``
+    if it does not fit."""
     raw = [lines.line_text(i) for i in range(first, last)]
+    used: tuple[tuple[str, str], ...] = ()
+    if renames:
+        joined, used = rename("\n".join(raw), renames)
+        raw = joined.split("\n")
     source_indent = indentation(raw[0])
     head = raw[0].strip()
     if not head.startswith(hole.typed):
@@ -159,7 +167,7 @@ def _draft_text(lines: Lines, first: int, last: int, hole: Hole) -> str | None:
     tail = hole.tail.strip()
     if tail and text.endswith(tail):
         text = text[: len(text) - len(tail)]
-    return text if text.strip() else None
+    return (text, used) if text.strip() else None
 
 
 def _anchors(source: _Source, hole: Hole) -> dict[str, list[int]]:
@@ -270,9 +278,13 @@ def _text(place: _Place, hole: Hole, rename_lines: int
     """The draft text of a place and the names renamed in it, or ``None`` when it does not
     fit the hole."""
     lines = place.source.lines()
-    text = _draft_text(lines, place.first, place.last, hole)
-    if text is None:
+    renames = aligned_renames(neighbour_pairs(
+        lines.stripped, place.first, place.last, hole.lines.stripped, hole.at,
+        rename_lines)) if rename_lines else {}
+    found = _draft_text(lines, place.first, place.last, hole, renames)
+    if found is None:
         return None
+    text, used = found
     if place.origin == "similar":
         first, last = place.first, place.last
         theirs = lines.stripped[first - 1 if place.skipped == 1 else last]
@@ -280,11 +292,7 @@ def _text(place: _Place, hole: Hole, rename_lines: int
         swap = one_word_swap(theirs, ours)
         if swap is not None:
             text = swap_word(text, *swap)
-    if rename_lines == 0:
-        return text, ()
-    renames = aligned_renames(neighbour_pairs(lines.stripped, place.first, place.last,
-                                              hole.lines.stripped, hole.at, rename_lines))
-    return rename(text, renames)
+    return text, used
 
 
 def find_drafts(text: str, start: int, end: int, *, path: str | None = None,

@@ -96,6 +96,16 @@ def test_a_draft_from_a_twin_method_takes_the_holes_names():
     assert plain[0].renames == ()
 
 
+def test_a_line_renamed_to_start_with_what_the_user_typed_gives_the_rest():
+    text, at = hole(TWINS.replace("        |\n", "        _keys.|\n"))
+    drafts = assemble_context(text, at, at, hole="line").drafts
+    assert drafts[0].text == "insert(pos + 1, half)"
+    assert drafts[0].renames == (("_lists", "_keys"),)
+    plain = assemble_context(text, at, at, hole="line",
+                             options=ContextOptions(rename_lines=0)).drafts
+    assert "insert(pos + 1, half)" not in [d.text for d in plain]
+
+
 def test_renaming_works_on_workspace_drafts_too():
     document, at = hole(TWINS.split("\n\n\n")[1])
     index = WorkspaceIndex()
