@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from code_diffusion.engine.context import ContextOptions, WorkspaceIndex, assemble_context
+from code_diffusion.engine.context.candidates import draft_source
 from code_diffusion.engine.errors import GenerationCancelled, GenerationError, ModelLoadError
 from code_diffusion.engine.interface import ModelInfo, SampleStep
 from code_diffusion.engine.languages import closers_end, with_closers
@@ -99,10 +100,13 @@ class FakeGenerator:
         self.calls.append(call)
         began = time.perf_counter()
         texts = fake_candidates(text, start, end, request.num_samples)
+        sources: dict[str, str] = {}
         if context is not None:  # the real context assembly's drafts first, as the engine
             drafts = assemble_context(text, start, end, path=path, language=language,
                                       index=workspace, options=context).drafts
-            texts = (*dict.fromkeys(d.text for d in drafts), *texts)
+            for draft in drafts:
+                sources.setdefault(draft.text, draft_source(draft))
+            texts = (*sources, *texts)
         for step in range(1, request.steps + 1):
             if on_step is not None:
                 on_step(SampleStep(step, texts, (0,) * len(texts), step))
@@ -118,8 +122,10 @@ class FakeGenerator:
         if self.fail_with is not None:
             raise self.fail_with
         edit_end = closers_end(text, end) if closers and end == start else end
-        texts = tuple(with_closers(t, text[end:edit_end]) for t in texts)
-        candidates = tuple(Candidate(text=t, score=1.0 - i / 10) for i, t in enumerate(texts))
+        candidates = tuple(
+            Candidate(text=with_closers(t, text[end:edit_end]), score=1.0 - i / 10,
+                      origin="draft" if t in sources else "denoised", source=sources.get(t, ""))
+            for i, t in enumerate(texts))
         return FakeFillResult(candidates, start, edit_end, request.steps,
                               (time.perf_counter() - began) * 1000)
 

@@ -10,22 +10,17 @@ thread and back, and the answer's serialisation.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from code_diffusion.engine.interface import ModelInfo
+from code_diffusion.engine.types import Candidate
 
 INFO = ModelInfo(name="instant", family="bench", device="cpu", precision="float32")
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    text: str
-
-
 class _Result:
-    def passing(self) -> list[_Candidate]:
-        return [_Candidate("value")]
+    def passing(self) -> list[Candidate]:
+        return [Candidate(text="value")]
 
 
 class InstantModel:

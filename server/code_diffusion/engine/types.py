@@ -168,6 +168,16 @@ class Candidate:
     def mean_confidence(self) -> float:
         return sum(self.confidence) / len(self.confidence) if self.confidence else 0.0
 
+    def provenance(self) -> str:
+        """Where the candidate came from, in words (the editor's completion menu shows it)."""
+        if self.origin == "draft":
+            return f"copied from {self.source}"
+        if self.origin == "edited_draft":
+            return f"copied from {self.source}, edited by the model"
+        if not self.confidence:
+            return "written by the model"
+        return f"written by the model, confidence {self.mean_confidence:.2f}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text,

@@ -108,12 +108,13 @@ async def compute_edit(ls: CodeDiffusionServer, name: str, target: Target
         return None, f"{action.title} does not apply here"
     label = f"{name} {snap.uri} v{snap.version}"
     async with ActionProgress(ls, f"Code Diffusion: {action.title}") as progress:
-        texts, reason = await generate(ls, snap, plan.start, plan.end, lane="action",
-                                       label=label, specification=plan.specification,
-                                       hole=plan.kind, text=plan.text, on_step=progress.step)
-    if not texts:
+        candidates, reason = await generate(ls, snap, plan.start, plan.end, lane="action",
+                                            label=label, specification=plan.specification,
+                                            hole=plan.kind, text=plan.text,
+                                            on_step=progress.step)
+    if not candidates:
         return None, reason
-    edit_start, edit_end, new_text = plan.edit(texts[0])
+    edit_start, edit_end, new_text = plan.edit(candidates[0].text)
     log.info("%s: edit of %d character(s) ready", label, len(new_text))
     return workspace_edit(ls, snap, text_edit(snap, edit_start, edit_end, new_text)), None
 

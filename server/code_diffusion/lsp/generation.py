@@ -33,6 +33,7 @@ from code_diffusion.lsp.documents import Snapshot, buffer_text, current_version
 from code_diffusion.worker import Superseded, WorkerError
 
 if TYPE_CHECKING:
+    from code_diffusion.engine.types import Candidate
     from code_diffusion.lsp.server import CodeDiffusionServer
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,10 @@ def context_arguments(ls: CodeDiffusionServer, uri: str) -> dict[str, Any]:
 async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int | None = None,
                    *, lane: str, label: str, debounce: float = 0.0, specification: str = "",
                    hole: str = "auto", text: str | None = None, closers: bool = False,
-                   on_step: Callable[[int], None] | None = None) -> tuple[list[str], str | None]:
-    """Fill ``text[start:end]`` (``text`` defaults to the snapshot's) on the model thread.
+                   on_step: Callable[[int], None] | None = None
+                   ) -> tuple[list[Candidate], str | None]:
+    """Fill ``text[start:end]`` (``text`` defaults to the snapshot's) on the model thread: the
+    candidates that passed the checks, best first.
 
     ``lane`` keys latest-wins together with the URI: a newer request of the same lane for the
     same document supersedes this one. With ``closers``, auto-closed characters after an
@@ -114,7 +117,7 @@ async def generate(ls: CodeDiffusionServer, snap: Snapshot, start: int, end: int
     except Exception as exc:  # a bug in the model code: the client's error report gets it
         log.exception("%s: the model failed", label)
         raise JsonRpcInternalError(f"the model failed: {type(exc).__name__}: {exc}") from exc
-    texts = [c.text for c in result.passing()]  # checked, de-duplicated, best first
-    log.debug("%s: %d candidate(s) after %d step(s) (%d asked)", label, len(texts), reached[0],
-              params["num_samples"])
-    return texts, (None if texts else "the model produced only empty candidates")
+    candidates = list(result.passing())  # checked, de-duplicated, best first
+    log.debug("%s: %d candidate(s) after %d step(s) (%d asked)", label, len(candidates),
+              reached[0], params["num_samples"])
+    return candidates, (None if candidates else "the model produced only empty candidates")

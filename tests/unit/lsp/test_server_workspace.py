@@ -51,6 +51,18 @@ async def test_a_file_on_disk_answers_and_the_status_counts_it(tmp_path, capabil
         assert status["workspace"] == {"files": 2, "indexing": False}  # and the open one
 
 
+async def test_the_menu_says_where_each_candidate_came_from(tmp_path, capabilities):
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    async with session(FAKE_SERVER, capabilities, workspace_folders=folder(tmp_path)) as s:
+        await s.ready(20)
+        await s.wait_for(lambda: s.statuses[-1]["workspace"]["files"] == 1, 20, "one file")
+        uri = s.open(MAIN, (tmp_path / "main.py").as_uri())
+        items = (await s.complete(s.at(MAIN, "    \n", 4), uri)).items
+        assert (items[0].label, items[0].detail) == (
+            ANSWER, "code-diffusion 1: copied from helpers.py:4")
+        assert items[-1].detail == f"code-diffusion {len(items)}: written by the model"
+
+
 async def test_the_answer_lives_only_in_the_other_open_document(tmp_path, capabilities):
     async with session(FAKE_SERVER, capabilities, workspace_folders=folder(tmp_path)) as s:
         await s.ready(20)

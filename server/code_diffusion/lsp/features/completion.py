@@ -33,7 +33,9 @@ def register(ls: CodeDiffusionServer) -> None:
 
 
 async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Position, lane: str
-                      ) -> tuple[Snapshot, types.Range, str, list[str]]:
+                      ) -> tuple[Snapshot, types.Range, str, list[str], list[str | None]]:
+    """The snapshot, the edit's range, the auto-closed tail, the candidates' texts and where
+    each came from (``None`` for the rest of an earlier answer being typed into)."""
     snap = snapshot(ls, uri)
     offset = snap.offset(position)
     end = closers_end(snap.text, offset)
@@ -44,23 +46,26 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
         # typed-into answers are kept without the closers (typing the candidate to its end
         # leaves nothing to serve); the edit's range covers them, so they are carried again
         texts = [with_closers(rest, tail) for rest in rests]
+        origins: list[str | None] = [None] * len(texts)
         ls.worker.supersede((uri, lane))
         log.debug("%s: %d candidate(s) typed into, no model call", label, len(texts))
     else:
-        texts, _ = await generate(ls, snap, offset, lane=lane, label=label, closers=True,
-                                  debounce=ls.settings.debounce_ms / 1000)
+        candidates, _ = await generate(ls, snap, offset, lane=lane, label=label, closers=True,
+                                       debounce=ls.settings.debounce_ms / 1000)
+        texts = [c.text for c in candidates]
+        origins = [c.provenance() for c in candidates]
         ls.typeahead.remember((uri, lane), snap.text, offset,
                               [without_closers(text, tail) for text in texts])
     rng = types.Range(start=position, end=snap.position(end))
-    return snap, rng, tail, texts
+    return snap, rng, tail, texts, origins
 
 
 async def inline_completion(ls: CodeDiffusionServer, params: types.InlineCompletionParams
                             ) -> types.InlineCompletionList:
     if not ls.settings.enable_inline_completion:
         return types.InlineCompletionList(items=[])
-    _, rng, _, texts = await _candidates(ls, params.text_document.uri, params.position,
-                                            "inlineCompletion")
+    _, rng, _, texts, _ = await _candidates(ls, params.text_document.uri, params.position,
+                                               "inlineCompletion")
     return types.InlineCompletionList(items=[
         types.InlineCompletionItem(insert_text=text, range=rng)
         for text in texts])
@@ -74,16 +79,22 @@ def label(text: str) -> str:
     return first[:LABEL_WIDTH] + ("…" if more else "")
 
 
+def detail(rank: int, origin: str | None) -> str:
+    """The menu item's detail: the candidate's rank and where it came from (a copied line's
+    place and the names it changed, or the model's confidence)."""
+    return f"code-diffusion {rank + 1}: {origin}" if origin else f"code-diffusion {rank + 1}"
+
+
 async def completion(ls: CodeDiffusionServer, params: types.CompletionParams
                      ) -> types.CompletionList:
-    snap, rng, tail, texts = await _candidates(ls, params.text_document.uri, params.position,
-                                               "completion")
+    snap, rng, tail, texts, origins = await _candidates(ls, params.text_document.uri,
+                                                        params.position, "completion")
     fence = snap.language or ""
     shown = [without_closers(text, tail) for text in texts]
     items = [
         types.CompletionItem(
             label=label(shown[rank]), kind=types.CompletionItemKind.Snippet,
-            detail=f"code-diffusion candidate {rank + 1}",
+            detail=detail(rank, origins[rank]),
             documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
                                               value=f"```{fence}\n{shown[rank]}\n```"),
             sort_text=f"{rank:03d}",

@@ -3,13 +3,14 @@
 import pytest
 
 from code_diffusion.engine.context import ContextOptions, WorkspaceIndex, assemble_context
-from code_diffusion.engine.context.candidates import draft_source
+from code_diffusion.engine.context.candidates import draft_candidate, draft_source
 from code_diffusion.engine.context.renames import (
     aligned_renames,
     line_renames,
     neighbour_pairs,
     rename,
 )
+from code_diffusion.engine.types import Candidate
 
 TWINS = """class Lists:
     def grow(self, pos, half):
@@ -119,3 +120,14 @@ def test_renaming_works_on_workspace_drafts_too():
 def test_rename_lines_is_validated():
     with pytest.raises(ValueError, match="rename_lines must be an integer ≥ 0"):
         ContextOptions(rename_lines=-1)
+
+
+def test_the_candidate_says_where_it_came_from():
+    text, at = hole(TWINS)
+    draft = assemble_context(text, at, at, hole="line").drafts[0]
+    assert draft_candidate(draft, draft.text).provenance() == (
+        "copied from this file:5, renamed _lists → _keys")
+    assert Candidate(text="x", confidence=(0.5, 0.7)).provenance() == (
+        "written by the model, confidence 0.60")
+    assert Candidate(text="x", origin="edited_draft", source="a.py:3").provenance() == (
+        "copied from a.py:3, edited by the model")
