@@ -92,10 +92,7 @@ def run(args: argparse.Namespace) -> int:
           f"model {generator.info.name}):")
     for index, candidate in enumerate(result.candidates, 1):
         problems = f" (failed: {'; '.join(candidate.problems)})" if candidate.problems else ""
-        origin = candidate.origin.replace("_", " ")
-        source = f" from {candidate.source}" if candidate.source else ""
-        print(f"\n--- candidate {index}: {origin}{source}, mean confidence "
-              f"{candidate.mean_confidence:.2f}{problems}")
+        print(f"\n--- candidate {index}: {candidate.provenance()}{problems}")
         print(candidate.text)
     if not result.passing():
         print("note: no candidate passed the checks (see 'failed' above); try more --steps, "

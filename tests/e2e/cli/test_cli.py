@@ -39,6 +39,33 @@ def test_generate_fills_the_example_file():
     assert "Traceback" not in result.stderr
 
 
+TWINS = """class Lists:
+    def grow(self, pos, half):
+        _lists = self._lists
+        _maxes = self._maxes
+        _lists.insert(pos + 1, half)
+        _maxes.insert(pos + 1, half[-1])
+
+
+class Keys:
+    def grow(self, pos, half):
+        _keys = self._keys
+        _maxes = self._maxes
+        <hole>
+        _maxes.insert(pos + 1, half[-1])
+"""
+
+
+def test_generate_says_where_each_candidate_came_from(tmp_path):
+    (tmp_path / "twin.py").write_text(TWINS.replace("<hole>", ""))
+    result = run("generate", "--file", str(tmp_path / "twin.py"), "--line", "13", "--col", "9")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.split("--- candidate 1: ", 1)[1].splitlines()
+    assert first[:2] == ["copied from twin.py:5, renamed _lists → _keys",
+                         "_keys.insert(pos + 1, half)"]
+    assert "--- candidate 2: written by the model, confidence 0." in result.stdout
+
+
 @pytest.mark.parametrize(("args", "says"), [
     (["--num-samples", "0"], "num_samples must be ≥ 1, got 0"),
     (["--precision", "float8"], "precision must be one of float32, bfloat16, float16"),
