@@ -12,8 +12,8 @@ document's line hashes and the index, never by comparing every pair of lines:
   a place spans the lines between an occurrence of the line above and the next occurrence of the
   line below (at most ``max_lines``), or one line;
 * ``similar``: places next to an occurrence of the *second* line above or below, when the nearest
-  neighbour differs; when that neighbour differs from the hole's by exactly one word, the same
-  word is replaced in the draft. Score × ``SIMILAR_FACTOR`` (0.1);
+  neighbour differs (where it differs only in names, the renaming below carries them over).
+  Score × ``SIMILAR_FACTOR`` (0.1);
 * ``rest_of_line``: when the user has typed the start of the line, every line starting with it
   in the document and in the other files where the hole's neighbours occur (the draft is the
   rest), scored like any place plus a small base so it is offered.
@@ -32,13 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from code_diffusion.engine.context.hole import (
-    Hole,
-    indent_width,
-    one_word_swap,
-    run,
-    swap_word,
-)
+from code_diffusion.engine.context.hole import Hole, indent_width, run
 from code_diffusion.engine.context.index import IndexedFile, WorkspaceIndex
 from code_diffusion.engine.context.lines import Lines, indentation, line_hash
 from code_diffusion.engine.context.renames import (
@@ -281,18 +275,7 @@ def _text(place: _Place, hole: Hole, rename_lines: int
     renames = aligned_renames(neighbour_pairs(
         lines.stripped, place.first, place.last, hole.lines.stripped, hole.at,
         rename_lines)) if rename_lines else {}
-    found = _draft_text(lines, place.first, place.last, hole, renames)
-    if found is None:
-        return None
-    text, used = found
-    if place.origin == "similar":
-        first, last = place.first, place.last
-        theirs = lines.stripped[first - 1 if place.skipped == 1 else last]
-        ours = hole.lines.stripped[hole.at - 1 if place.skipped == 1 else hole.at]
-        swap = one_word_swap(theirs, ours)
-        if swap is not None:
-            text = swap_word(text, *swap)
-    return text, used
+    return _draft_text(lines, place.first, place.last, hole, renames)
 
 
 def find_drafts(text: str, start: int, end: int, *, path: str | None = None,

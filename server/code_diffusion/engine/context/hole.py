@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from code_diffusion.engine.context.lines import Lines, indentation, words
+from code_diffusion.engine.context.lines import Lines, indentation
 
 RUN_CAP = 16
 """Most lines a neighbourhood run looks at, above or below."""
@@ -97,18 +96,3 @@ def run(hashes, start: int, step: int, wanted: tuple[int, ...], gaps: int = 0) -
         offset += 1
         position += step
     return count
-
-
-def one_word_swap(theirs: str, ours: str) -> tuple[str, str] | None:
-    """``(old, new)`` when the two lines differ in exactly one word."""
-    a, b = words(theirs), words(ours)
-    if len(a) != len(b):
-        return None
-    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-    if len(diffs) == 1 and diffs[0][0][:1].isidentifier() and diffs[0][1][:1].isidentifier():
-        return diffs[0]
-    return None
-
-
-def swap_word(text: str, old: str, new: str) -> str:
-    return re.sub(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
