@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from context_documents import TWINS
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,25 +41,8 @@ def test_generate_fills_the_example_file():
     assert "Traceback" not in result.stderr
 
 
-TWINS = """class Lists:
-    def grow(self, pos, half):
-        _lists = self._lists
-        _maxes = self._maxes
-        _lists.insert(pos + 1, half)
-        _maxes.insert(pos + 1, half[-1])
-
-
-class Keys:
-    def grow(self, pos, half):
-        _keys = self._keys
-        _maxes = self._maxes
-        <hole>
-        _maxes.insert(pos + 1, half[-1])
-"""
-
-
 def test_generate_says_where_each_candidate_came_from(tmp_path):
-    (tmp_path / "twin.py").write_text(TWINS.replace("<hole>", ""))
+    (tmp_path / "twin.py").write_text(TWINS.replace("|", ""))
     result = run("generate", "--file", str(tmp_path / "twin.py"), "--line", "13", "--col", "9")
     assert result.returncode == 0, result.stderr
     first = result.stdout.split("--- candidate 1: ", 1)[1].splitlines()

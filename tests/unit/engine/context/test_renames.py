@@ -11,22 +11,7 @@ from code_diffusion.engine.context.renames import (
     rename,
 )
 from code_diffusion.engine.types import Candidate
-
-TWINS = """class Lists:
-    def grow(self, pos, half):
-        _lists = self._lists
-        _maxes = self._maxes
-        _lists.insert(pos + 1, half)
-        _maxes.insert(pos + 1, half[-1])
-
-
-class Keys:
-    def grow(self, pos, half):
-        _keys = self._keys
-        _maxes = self._maxes
-        |
-        _maxes.insert(pos + 1, half[-1])
-"""
+from context_documents import TWINS
 
 
 def hole(text: str) -> tuple[str, int]:
