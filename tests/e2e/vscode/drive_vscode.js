@@ -208,6 +208,9 @@ async function importErrorScenario(page) {
   );
   step("import error shown", { actions: result.importErrorActions });
   await shot(page, "vscode-import-error");
+  // A click within a second of the toast's appearance can close it without running its action
+  // (seen on a slow machine: the toast went away and the panel never opened), so let it settle.
+  await page.waitForTimeout(2000);
   // Click "Show Logs" (again while the toast is still there: a click during its entry
   // animation can miss) until the output panel is open.
   for (let attempt = 0; attempt < 5; attempt++) {
