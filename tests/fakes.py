@@ -80,6 +80,8 @@ class FakeGenerator:
     """When set, the fake waits for it after step 1 (tests open it to let the fill finish)."""
     fail_with: Exception | None = None
     """Raised instead of returning candidates."""
+    chances: tuple[float, ...] = ()
+    """The ``chance`` of the i-th candidate (later ones, and all without this, have none)."""
     info: ModelInfo = FAKE_INFO
     calls: list[FakeCall] = field(default_factory=list)
     reached_step: threading.Event = field(default_factory=threading.Event)
@@ -124,7 +126,8 @@ class FakeGenerator:
         edit_end = closers_end(text, end) if closers and end == start else end
         candidates = tuple(
             Candidate(text=with_closers(t, text[end:edit_end]), score=1.0 - i / 10,
-                      origin="draft" if t in sources else "denoised", source=sources.get(t, ""))
+                      origin="draft" if t in sources else "denoised", source=sources.get(t, ""),
+                      chance=self.chances[i] if i < len(self.chances) else None)
             for i, t in enumerate(texts))
         return FakeFillResult(candidates, start, edit_end, request.steps,
                               (time.perf_counter() - began) * 1000)

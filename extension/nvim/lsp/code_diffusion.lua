@@ -51,6 +51,7 @@ return {
       showNotifications = 'onError', -- off | onError | onWarning | always
       -- Candidates per request kind; a nested `inline = { numSamples = 2 }` overrides these.
       ['inline.numSamples'] = 1, -- ghost text shows one
+      ['inline.minChance'] = 0.2, -- ghost text only from this estimated chance of being right
       ['menu.numSamples'] = 3, -- the completion menu lists them all
       ['actions.numSamples'] = 3, -- code actions apply the best
       -- Context: the document and the workspace folders (root_dir) as the model's context.

@@ -148,7 +148,7 @@ class Benchmark:
         return out
 
     async def _through_server(self) -> dict[str, Any]:
-        opts, config = self.options, {"debounceMs": 0}
+        opts, config = self.options, lsp.CONFIGURATION
         served = lsp.server_model(opts.model)  # the bench's model, not always the embedded one
         first = (self.requests.get(LINE) or next(iter(self.requests.values())))[0]
         colds, bares, rss = [], [], []

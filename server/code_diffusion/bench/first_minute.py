@@ -94,7 +94,7 @@ class FirstMinute:
         return report
 
     async def _through_server(self) -> dict[str, Any]:
-        config = {"debounceMs": 0}
+        config = lsp.CONFIGURATION
         first = self.requests[LINE][0]
         colds = []
         for attempt in range(self.cold_starts):
@@ -148,7 +148,7 @@ class FirstMinute:
 
     async def _instant(self) -> dict[str, Any]:
         self.log("the server's own round trip: line requests to a model that answers at once")
-        session = await lsp.start(INSTANT_COMMAND, {"debounceMs": 0})
+        session = await lsp.start(INSTANT_COMMAND, lsp.CONFIGURATION)
         times = []
         try:
             for index, request in enumerate(self.requests[LINE]):

@@ -2,9 +2,11 @@
 
 The server is started exactly as an editor starts it (``python -m code_diffusion serve``) and
 driven with pygls's ``LanguageClient`` (with pytest-lsp's VS Code capabilities when pytest-lsp
-is installed). The client answers ``workspace/configuration`` with ``debounceMs: 0``: the
-debounce is a deliberate wait for the next keystroke, not a cost of the protocol, so the
-round trip compared with the direct engine call leaves it out.
+is installed). The client answers ``workspace/configuration`` with :data:`CONFIGURATION`:
+``debounceMs: 0`` (the debounce is a deliberate wait for the next keystroke, not a cost of the
+protocol, so the round trip compared with the direct engine call leaves it out) and
+``inline.minChance: 0`` (every candidate comes back, so the timed requests and the typed-through
+ones are the same whatever chance the model's answer has; holding one back costs nothing).
 
 * Cold start: process start → ``initialize`` answered; → the first completion answered (sent
   right after ``initialized``; the server answers it once the model has loaded). A bare pygls
@@ -30,6 +32,8 @@ from pygls.lsp.client import LanguageClient
 from code_diffusion.measure import peak_rss_mb
 
 STATUS = "codeDiffusion/status"
+CONFIGURATION = {"debounceMs": 0, "inline.minChance": 0}
+"""The live settings the measured server gets (see above)."""
 REGENERATE_KIND = "refactor.rewrite.codeDiffusion.regenerate"
 SERVER_COMMAND = (sys.executable, "-m", "code_diffusion", "serve")
 BARE_COMMAND = (sys.executable, "-m", "code_diffusion.bench.bare_server")

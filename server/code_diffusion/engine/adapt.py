@@ -27,9 +27,15 @@ from code_diffusion.engine.adapters.legacy import (
     RenamedAdapter,
     conforms,
 )
-from code_diffusion.engine.adapters.registry import Build, Family, family_of_module
+from code_diffusion.engine.adapters.registry import (
+    EMBEDDED_METADATA,
+    Build,
+    Family,
+    family_of_module,
+)
+from code_diffusion.engine.chance import Calibration
 from code_diffusion.engine.diffusion import CodeDiffusion
-from code_diffusion.engine.errors import UnsupportedParameterError
+from code_diffusion.engine.errors import ModelLoadError, UnsupportedParameterError
 from code_diffusion.engine.interface import CodeGenerationModel, ModelAdapter, ModelInfo
 
 SAMPLER_PARAMETERS = ("specification", "language", "partial_code", "max_length",
@@ -90,5 +96,21 @@ def wrap_loaded(model: Any, tokenizer: Any, *, family: Family, path: Path,
                      num_parameters=sum(p.numel() for p in model.parameters()),
                      path=str(path), max_context=denoiser.max_context,
                      supported=SAMPLER_PARAMETERS,
-                     extra={"training": metadata.get("training")} if metadata else {})
+                     extra=_metadata_extra(metadata, path))
     return sampler_model(denoiser, info)
+
+
+def _metadata_extra(metadata: dict[str, Any], path: Path) -> dict[str, Any]:
+    """What ``ModelInfo.extra`` keeps of an embedded checkpoint's metadata: its training and
+    the calibration of its confidence (``engine/chance.py``), checked here so a bad one is
+    refused at load time."""
+    if not metadata:
+        return {}
+    extra = {"training": metadata.get("training")}
+    if metadata.get("calibration") is not None:
+        try:
+            Calibration.from_json(metadata["calibration"], str(path / EMBEDDED_METADATA))
+        except ValueError as exc:
+            raise ModelLoadError(f"{exc}; fix or remove the entry") from exc
+        extra["calibration"] = metadata["calibration"]
+    return extra

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from code_diffusion.engine.adapt import as_code_generation_model
+from code_diffusion.engine.chance import Calibration, chance, typed_before
 from code_diffusion.engine.context import (
     Context,
     ContextOptions,
@@ -107,6 +108,9 @@ class CodeGenerator:
         self.model: ModelAdapter = as_code_generation_model(model)
         self._lock = threading.Lock()
         self._noted: set[str] = set()
+        raw = (getattr(self.model.info, "extra", None) or {}).get("calibration")
+        self._calibration = None if raw is None else Calibration.from_json(
+            raw, f"{self.model.info.name}: calibration")
 
     @property
     def info(self) -> ModelInfo:
@@ -188,7 +192,9 @@ class CodeGenerator:
             trimmed += extra
             weights = {"retrieval": context.retrieval_weight, "judge": context.judge_weight,
                        "bias": context.draft_bias, "overlap": context.draft_overlap_weight}
-        return collapse(score(trimmed, target, request.use_rewards, weights)), passes
+        ranked = collapse(score(trimmed, target, request.use_rewards, weights))
+        typed = typed_before(target.text, target.start)
+        return [replace(c, chance=chance(c, typed, self._calibration)) for c in ranked], passes
 
     # -- context ---------------------------------------------------------------------------------
     def _assemble(self, text: str, start: int, end: int, path: str | None,

@@ -163,6 +163,10 @@ class Candidate:
     """For a draft or an edited draft, ``path:line`` (1-based) of the place it was copied from
     (``this file:line`` for a document without a path), then ``, renamed old → new`` when it
     took the hole's names; empty for a denoised candidate."""
+    chance: float | None = None
+    """The estimated chance that this is the text the user would write (``engine/chance.py``):
+    ghost text is shown only from ``inline.minChance`` up. ``None``: no estimate (a denoised
+    candidate of a model without a calibration)."""
 
     @property
     def mean_confidence(self) -> float:
@@ -189,6 +193,7 @@ class Candidate:
             "problems": list(self.problems),
             "origin": self.origin,
             "source": self.source,
+            "chance": self.chance,
         }
 
 

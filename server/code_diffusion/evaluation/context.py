@@ -94,7 +94,9 @@ def summarise(rows: Sequence[Mapping[str, float]]) -> dict[str, float]:
             "similarity": round(sum(r["similarity"] for r in rows) / count, 1),
             "accepted_chars": int(sum(r["accepted"] for r in rows)),
             "accepted_share": round(100 * sum(r["accepted"] for r in rows) / reference, 1),
-            "answered": round(100 * sum(r["answered"] for r in rows) / count, 1)}
+            "answered": round(100 * sum(r["answered"] for r in rows) / count, 1),
+            "right_when_answered": round(100 * sum(r["exact"] for r in rows)
+                                         / max(1.0, sum(r["answered"] for r in rows)), 1)}
 
 
 @dataclass
@@ -137,6 +139,35 @@ class ContextEvaluation:
         latency.sort()
         return {**summarise(scores),
                 "latency_ms_p50": round(latency[len(latency) // 2], 1) if latency else None}
+
+    def ghost_rows(self, tasks: Sequence[ContextTask], context: ContextOptions,
+                   min_chance: float) -> dict[str, dict[str, Any]]:
+        """Ghost text as the language server offers it: one candidate generated, the top one
+        shown (first row) and shown only from ``min_chance`` up (second row: a task whose top
+        candidate is held back counts as unanswered)."""
+        params = {**self.params, "num_samples": 1}
+        every, gated, latency = [], [], []
+        for task in tasks:
+            began = time.perf_counter()
+            text, cursor = task.prefix + task.suffix, len(task.prefix)
+            result = self.generator.fill(
+                text, cursor, language=task.language, hole=task.hole, path=task.path,
+                specification=task.specification, workspace=self.indexes.get(task.workspace),
+                context=context, require_passing=False, **params)
+            latency.append((time.perf_counter() - began) * 1000)
+            top = next((c for c in result.candidates if not c.problems), None)
+            shown = top is not None and (top.chance is None or top.chance >= min_chance)
+            if task.middle is not None:
+                every.append(task_scores(top.text if top else "", task.middle,
+                                         task.single_line))
+                gated.append(task_scores(top.text if shown else "", task.middle,
+                                         task.single_line))
+        latency.sort()
+        p50 = round(latency[len(latency) // 2], 1) if latency else None
+        return {"ghost text: the top candidate (1 generated)":
+                {**summarise(every), "latency_ms_p50": p50},
+                f"ghost text: shown from chance {min_chance:g} (the default)":
+                {**summarise(gated), "latency_ms_p50": p50}}
 
     def right_among_drafts(self, tasks: Sequence[ContextTask],
                            context: ContextOptions) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from code_diffusion.engine.chance import MIN_CHANCE
 from code_diffusion.engine.context import ContextOptions, WorkspaceIndex
 from code_diffusion.engine.generator import CodeGenerator
 from code_diffusion.evaluation.context import (
@@ -21,7 +22,8 @@ from code_diffusion.evaluation.context import (
 )
 
 BEGIN, END = "<!-- context-eval:begin -->", "<!-- context-eval:end -->"
-COLUMNS = ("exact", "similarity", "accepted_share", "answered", "latency_ms_p50")
+COLUMNS = ("exact", "similarity", "accepted_share", "answered", "right_when_answered",
+           "latency_ms_p50")
 
 
 def run_rows(generator: Any, tasks: Sequence[ContextTask], indexes: Mapping[str, WorkspaceIndex],
@@ -41,6 +43,8 @@ def run_rows(generator: Any, tasks: Sequence[ContextTask], indexes: Mapping[str,
         log(f"{name.strip()} ...")
         table[name] = evaluation.run_row(name.strip(), tasks, chosen[name])
     if default is not None:
+        log("ghost text (one candidate, the chance threshold) ...")
+        table.update(evaluation.ghost_rows(tasks, default, MIN_CHANCE))
         log("drafts only (no model) ...")
         table["drafts only (no model)"] = evaluation.run_row(
             "drafts only", tasks, default, CodeGenerator(NoModel()))
@@ -53,12 +57,12 @@ def console_table(sections: Mapping[str, Mapping[str, Any]]) -> str:
     lines = []
     for label, table in sections.items():
         lines.append(f"{label}")
-        lines.append(f"  {'row':44} {'exact':>7} {'sim':>6} {'accepted':>9} {'answered':>9} "
-                     f"{'p50 ms':>8}")
+        lines.append(f"  {'row':50} {'exact':>7} {'sim':>6} {'accepted':>9} {'answered':>9} "
+                     f"{'right/ans':>9} {'p50 ms':>8}")
         for name, figures in table.items():
             cells = [_cell(figures, key) for key in COLUMNS]
-            lines.append(f"  {name:44} {cells[0]:>7} {cells[1]:>6} {cells[2]:>9} "
-                         f"{cells[3]:>9} {cells[4]:>8}")
+            lines.append(f"  {name:50} {cells[0]:>7} {cells[1]:>6} {cells[2]:>9} "
+                         f"{cells[3]:>9} {cells[4]:>9} {cells[5]:>8}")
     return "\n".join(lines)
 
 
@@ -66,7 +70,8 @@ def _cell(figures: Mapping[str, Any], key: str) -> str:
     value = figures.get(key)
     if value is None:
         return "—"
-    return f"{value:.1f} %" if key in ("exact", "accepted_share", "answered") else f"{value:g}"
+    percent = ("exact", "accepted_share", "answered", "right_when_answered")
+    return f"{value:.1f} %" if key in percent else f"{value:g}"
 
 
 def markdown_section(sections: Mapping[str, Mapping[str, Any]], command: str,
@@ -78,15 +83,17 @@ def markdown_section(sections: Mapping[str, Mapping[str, Any]], command: str,
            f"Date: {time.strftime('%Y-%m-%d', time.gmtime())}", ""]
     for label, table in sections.items():
         out += [f"### {label}", "",
-                "| row | exact | edit similarity | accepted chars | answered | p50 ms |",
-                "|---|---:|---:|---:|---:|---:|"]
+                "| row | exact | edit similarity | accepted chars | answered | right when "
+                "answered | p50 ms |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
         for name, figures in table.items():
             accepted = figures.get("accepted_chars")
             share = _cell(figures, "accepted_share")
             chars = "—" if accepted is None else f"{accepted} ({share})"
             out.append(f"| {name.strip()} | {_cell(figures, 'exact')} | "
                        f"{_cell(figures, 'similarity')} | {chars} | "
-                       f"{_cell(figures, 'answered')} | {_cell(figures, 'latency_ms_p50')} |")
+                       f"{_cell(figures, 'answered')} | {_cell(figures, 'right_when_answered')} | "
+                       f"{_cell(figures, 'latency_ms_p50')} |")
         out.append("")
     out += list(notes)
     return "\n".join(out).rstrip() + "\n"

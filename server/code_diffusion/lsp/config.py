@@ -22,6 +22,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from code_diffusion.engine.chance import MIN_CHANCE
 from code_diffusion.engine.context import ContextOptions
 from code_diffusion.engine.options import SamplerOptions
 from code_diffusion.engine.types import DEVICE_PATTERN
@@ -118,6 +119,10 @@ class Settings:
     # -- candidates per request kind (see KINDS) --
     inline__num_samples: int = _setting(1, "an integer from 1 to 8", _between(1, 8))
     """Ghost text shows one candidate: one is generated."""
+    inline__min_chance: float = _setting(MIN_CHANCE, "a number from 0 to 1", _between(0, 1))
+    """Ghost text is shown only when the candidate's estimated chance of being right
+    (``engine/chance.py``) reaches this; 0 shows every candidate. A candidate without an
+    estimate (a model without a calibration) is shown."""
     menu__num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))
     """The completion menu lists every candidate."""
     actions__num_samples: int = _setting(3, "an integer from 1 to 8", _between(1, 8))

@@ -1,11 +1,13 @@
 """The real server and the embedded model with context: the answer lives only in another open
-document, and ghost text at the matching place offers it."""
+document, and ghost text at the matching place offers it; what the model writes alone for a
+whole line is held back from ghost text while the user types (the default
+``inline.minChance``), but listed in the menu and shown when ghost text is asked for."""
 
 from __future__ import annotations
 
 import pytest
 from lsprotocol import types
-from real_server import FAST, LOAD_TIMEOUT, WRITER
+from real_server import FAST, LOAD_TIMEOUT, SHORT, WRITER
 from session import session
 
 from context_documents import ANSWER, HOLE, OTHER
@@ -33,3 +35,33 @@ async def test_ghost_text_offers_the_line_from_the_other_open_document(tmp_path,
         await s.wait_for(lambda: s.logs("'context.enabled': False"), what="context off")
         offered = [item.insert_text for item in (await s.inline(position, uri)).items]
         assert ANSWER not in offered, offered
+
+
+async def test_unlikely_ghost_text_is_held_back_and_the_menu_still_lists_it(tmp_path,
+                                                                            capabilities):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    workspace = [types.WorkspaceFolder(uri=folder.as_uri(), name="project")]
+    async with session(WRITER, capabilities, configuration={"codeDiffusion": SHORT},
+                       initialization_options={"logLevel": "debug"},
+                       workspace_folders=workspace) as s:
+        await s.ready(LOAD_TIMEOUT)
+        await s.wait_for(lambda: s.logs("'numSamples': 2"), what="settings")
+        s.open(OTHER, (folder / "settings_io.py").as_uri())
+        uri = s.open(HOLE, (folder / "reload.py").as_uri())
+        position = s.at(HOLE, "    \n", 4)
+        # three matching lines make the copied line likely enough to show as the user types
+        offered = [item.insert_text
+                   for item in (await s.inline(position, uri, typing=True)).items]
+        assert offered and offered[0] == ANSWER, offered
+        # the model alone writing a whole line: held back from ghost text, listed in the menu
+        s.client.set_configuration({"codeDiffusion": {**SHORT, "context.enabled": False}})
+        s.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=None))
+        await s.wait_for(lambda: s.logs("'context.enabled': False"), what="context off")
+        assert (await s.inline(position, uri, typing=True)).items == ()
+        assert s.logs("held back under chance 0.2")
+        menu = (await s.complete(position, uri)).items
+        assert menu and all("written by the model" in item.detail for item in menu), menu
+        # asked for with the key, ghost text shows what the model wrote
+        assert (await s.inline(position, uri)).items

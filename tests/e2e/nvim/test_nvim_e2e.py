@@ -88,8 +88,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_ghost_text_is_shown_and_accepted_with_tab(run_nvim, tmp_path):
+    """Whatever the model writes is shown here (``inline.minChance`` 0): the test is about how
+    ghost text is drawn and accepted; the workspace test runs with the default threshold."""
     doc = write(tmp_path, "holes.py", HOLES)
-    proc = run_nvim("ghost.lua", setup=setup_options(), file=doc, env={"CD_ROWS": HOLE_ROWS})
+    setup = {**setup_options(), "settings": {"inline": {"minChance": 0}}}
+    proc = run_nvim("ghost.lua", setup=setup, file=doc, env={"CD_ROWS": HOLE_ROWS})
     assert_passed(proc, "ghost text shown and accepted")
 
 

@@ -77,6 +77,9 @@ USER_SETTINGS = {
     # this cursor fails the check, one of three passes (the per-kind setting's path is tested
     # with it).
     "codeDiffusion.inline.numSamples": 3,
+    # Every ghost-text candidate is shown: this test is about how ghost text travels and is
+    # accepted, whatever the model writes (holding back unlikely ones is tested on the server).
+    "codeDiffusion.inline.minChance": 0,
 }
 
 

@@ -3,7 +3,8 @@
 Environment knobs: ``FAKE_STEP_DELAY`` (seconds per denoising step), ``FAKE_LOAD_DELAY``
 (seconds the load takes), ``FAKE_EMPTY`` (``1``: every fill fails with no candidates),
 ``FAKE_CRASH`` (``1``: every fill raises ``RuntimeError``), ``FAKE_INVALID`` (``1``: every
-fill refuses its request with ``InvalidRequestError``).
+fill refuses its request with ``InvalidRequestError``), ``FAKE_CHANCES`` (``0.05,0.9``: the
+candidates' estimated chances of being right, in order).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def main() -> int:
                else InvalidRequestError("steps", "steps must be ≤ 4, got 8")
                if os.environ.get("FAKE_INVALID") else None)
     generator = FakeGenerator(step_delay=float(os.environ.get("FAKE_STEP_DELAY", "0")),
-                              fail_with=failure)
+                              fail_with=failure,
+                              chances=tuple(float(x) for x in
+                                            os.environ.get("FAKE_CHANCES", "").split(",") if x))
     transport = sys.stdout.buffer
     sys.stdout = sys.stderr
     configure_logging(None)

@@ -92,13 +92,15 @@ class Session:
     def at(self, text: str, needle: str, shift: int = 0) -> types.Position:
         return self.position(text, text.index(needle) + shift)
 
-    async def inline(self, position: types.Position, uri: str = URI
-                     ) -> types.InlineCompletionList:
+    async def inline(self, position: types.Position, uri: str = URI, *,
+                     typing: bool = False) -> types.InlineCompletionList:
+        """Ghost text asked for (``typing``: as the editor asks while the user types)."""
+        kind = (types.InlineCompletionTriggerKind.Automatic if typing
+                else types.InlineCompletionTriggerKind.Invoked)
         return await self.client.text_document_inline_completion_async(
             types.InlineCompletionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri), position=position,
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
+                context=types.InlineCompletionContext(trigger_kind=kind)))
 
     async def complete(self, position: types.Position, uri: str = URI) -> types.CompletionList:
         return await self.client.text_document_completion_async(types.CompletionParams(

@@ -232,3 +232,42 @@ async def test_typing_through_a_suggestion_is_served_without_the_model(capabilit
         await s.wait_for(lambda: len(s.logs("candidate(s) after")) == ran + 2, what="model run")
         status = await s.command("codeDiffusion.status")
         assert status["completions"] == {"typedAhead": 1, "modelRuns": 3}
+
+
+async def test_ghost_text_holds_back_unlikely_candidates_the_menu_lists_them(capabilities):
+    async with session(FAKE_SERVER, capabilities, env={"FAKE_CHANCES": "0.05,0.9,0.1"},
+                       initialization_options=DEBUG,
+                       configuration={"codeDiffusion": {"debounceMs": 0,
+                                                        "inline.numSamples": 3}}) as s:
+        await s.wait_for(lambda: s.logs("'inline.numSamples': 3"), what="settings")
+        text = "x = \n"
+        s.open(text)
+        position = s.position(text, 4)
+        # while typing, the default inline.minChance (0.2) keeps only the likely one
+        assert [i.insert_text for i in (await s.inline(position, typing=True)).items] == [
+            "value_1"]
+        assert s.logs("2 candidate(s) held back under chance 0.2: 0.05, 0.10")
+        assert [i.label for i in (await s.complete(position)).items] == [
+            "value_0", "value_1", "value_2"]
+        # typing into the shown one serves its rest; the held-back ones were not remembered
+        typed = "x = val\n"
+        s.replace(typed)
+        assert [i.insert_text for i in (await s.inline(s.position(typed, 7),
+                                                        typing=True)).items] == ["ue_1"]
+        # ghost text the user asks for shows every candidate
+        asked = "x = \nif y:\n"
+        s.replace(asked)
+        assert [i.insert_text for i in (await s.inline(s.position(asked, 4))).items] == [
+            "value_0", "value_1", "value_2"]
+
+
+async def test_min_chance_zero_shows_every_candidate(capabilities):
+    async with session(FAKE_SERVER, capabilities, env={"FAKE_CHANCES": "0.05,0.9,0.1"},
+                       configuration={"codeDiffusion": {"inline": {"numSamples": 3,
+                                                                   "minChance": 0}}}) as s:
+        await s.wait_for(lambda: s.logs("'inline.minChance': 0"), what="settings")
+        text = "x = \n"
+        s.open(text)
+        assert [i.insert_text for i in (await s.inline(s.position(text, 4),
+                                                        typing=True)).items] == [
+            "value_0", "value_1", "value_2"]

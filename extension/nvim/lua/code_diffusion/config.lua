@@ -24,7 +24,8 @@ local M = {}
 ---@field steps? integer Denoising steps, 1 – 512.
 ---@field maxLength? integer Tokens per suggestion, 1 – 256.
 ---@field numSamples? integer Deprecated: candidates of every request kind, 1 – 8 (0: each its own).
----@field inline? table `{ numSamples = 1 }`: ghost text's candidates, 1 – 8.
+---@field inline? table `{ numSamples = 1, minChance = 0.2 }`: ghost text's candidates, 1 – 8,
+---  shown only from this estimated chance of being right (0 – 1; 0: every one).
 ---@field menu? table `{ numSamples = 3 }`: the completion menu's candidates, 1 – 8.
 ---@field actions? table `{ numSamples = 3 }`: code actions' candidates, 1 – 8.
 ---@field debounceMs? integer Server-side debounce, 0 – 2000.

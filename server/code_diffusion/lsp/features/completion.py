@@ -2,6 +2,10 @@
 
 Both fill an insertion hole at the cursor; while the user types what the last answer
 predicted, the rest of it is served without the model (:mod:`code_diffusion.lsp.typeahead`).
+Ghost text that appears unasked, as the user types (trigger kind ``Automatic``), shows only
+candidates whose estimated chance of being right reaches ``inline.minChance``
+(``engine/chance.py``); ghost text the user asks for (``Invoked``: VS Code's "Trigger Inline
+Suggestion", Neovim's ``<M-\\>``) and the menu show them all.
 When the rest of the line is only closing brackets or quotes (the editor auto-closed them), the
 edit's range runs to the end of the line and the generator's candidates carry those closers
 once (``fill(closers=True)``; the closers and both rules are the engine's language table's).
@@ -19,6 +23,7 @@ from code_diffusion.lsp.documents import Snapshot, snapshot
 from code_diffusion.lsp.generation import generate
 
 if TYPE_CHECKING:
+    from code_diffusion.engine.types import Candidate
     from code_diffusion.lsp.server import CodeDiffusionServer
 
 log = logging.getLogger(__name__)
@@ -32,10 +37,21 @@ def register(ls: CodeDiffusionServer) -> None:
                types.CompletionOptions(resolve_provider=False))(completion)
 
 
-async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Position, lane: str
+def _shown(candidates: list[Candidate], min_chance: float | None) -> list[Candidate]:
+    """The candidates worth showing unasked: every one without ``min_chance``; else those whose
+    estimated chance of being right reaches it, or that have no estimate."""
+    if min_chance is None:
+        return candidates
+    return [c for c in candidates if c.chance is None or c.chance >= min_chance]
+
+
+async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Position, lane: str,
+                      min_chance: float | None = None
                       ) -> tuple[Snapshot, types.Range, str, list[str], list[str | None]]:
     """The snapshot, the edit's range, the auto-closed tail, the candidates' texts and where
-    each came from (``None`` for the rest of an earlier answer being typed into)."""
+    each came from (``None`` for the rest of an earlier answer being typed into). With
+    ``min_chance``, the candidates under it are held back (and not remembered for typing
+    into)."""
     snap = snapshot(ls, uri)
     offset = snap.offset(position)
     end = closers_end(snap.text, offset)
@@ -50,8 +66,13 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
         ls.worker.supersede((uri, lane))
         log.debug("%s: %d candidate(s) typed into, no model call", label, len(texts))
     else:
-        candidates, _ = await generate(ls, snap, offset, lane=lane, label=label, closers=True,
-                                       debounce=ls.settings.debounce_ms / 1000)
+        generated, _ = await generate(ls, snap, offset, lane=lane, label=label, closers=True,
+                                      debounce=ls.settings.debounce_ms / 1000)
+        candidates = _shown(generated, min_chance)
+        if len(candidates) < len(generated):
+            log.debug("%s: %d candidate(s) held back under chance %g: %s", label,
+                      len(generated) - len(candidates), min_chance,
+                      ", ".join(f"{c.chance:.2f}" for c in generated if c not in candidates))
         texts = [c.text for c in candidates]
         origins = [c.provenance() for c in candidates]
         ls.typeahead.remember((uri, lane), snap.text, offset,
@@ -64,8 +85,10 @@ async def inline_completion(ls: CodeDiffusionServer, params: types.InlineComplet
                             ) -> types.InlineCompletionList:
     if not ls.settings.enable_inline_completion:
         return types.InlineCompletionList(items=[])
+    asked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
     _, rng, _, texts, _ = await _candidates(ls, params.text_document.uri, params.position,
-                                               "inlineCompletion")
+                                            "inlineCompletion",
+                                            None if asked else ls.settings.inline__min_chance)
     return types.InlineCompletionList(items=[
         types.InlineCompletionItem(insert_text=text, range=rng)
         for text in texts])
