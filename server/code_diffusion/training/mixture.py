@@ -10,6 +10,8 @@ the main process trains.
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -112,6 +114,25 @@ class _Stream(torch.utils.data.IterableDataset):
             yield b.input_ids, b.masked, b.targets, b.weights, b.attention
 
 
+STOP_GRACE_SECONDS = 10
+"""How long the batch worker outlives a SIGTERM (see :func:`_leave_stopping_to_the_trainer`)."""
+
+
+def _leave_stopping_to_the_trainer(_worker: int) -> None:
+    """The batch worker ignores SIGINT and outlives a SIGTERM by ``STOP_GRACE_SECONDS``: a
+    signal sent to the whole process group (Ctrl+C in a terminal, ``pkill -f``, a service
+    manager) must not kill it while the trainer, which stops on the same signal, writes its
+    checkpoint (a dead worker makes torch raise in the middle of the save). The trainer shuts
+    it down after the save; a SIGTERM from the trainer's own exit ends it after the grace."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_after_the_grace)
+
+
+def _exit_after_the_grace(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(0))
+    signal.alarm(STOP_GRACE_SECONDS)
+
+
 def background_batches(run_dir: Path, seq_len: int, batch_size: int, seed: int,
                        copy_share: float = 0.0, shares: dict[str, float] | None = None,
                        reveal: float = windows.REVEAL_SHARE):
@@ -124,6 +145,7 @@ def background_batches(run_dir: Path, seq_len: int, batch_size: int, seed: int,
     loader = torch.utils.data.DataLoader(_Stream(run_dir, seq_len, batch_size, seed,
                                                  copy_share, shares, reveal),
                                          batch_size=None, num_workers=1, prefetch_factor=4,
-                                         persistent_workers=True)
+                                         persistent_workers=True,
+                                         worker_init_fn=_leave_stopping_to_the_trainer)
     for ids, masked, targets, weights, attention in loader:
         yield Batch(ids, masked, targets, weights, attention)

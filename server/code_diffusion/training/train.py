@@ -370,5 +370,7 @@ class Trainer:
         finally:
             bar.close()
             self.save()
+            if batches is not None:  # stop the batch worker now: it ignores stop signals
+                batches.close()
             self.log(f"saved checkpoint at step {self.step} ({self.tokens_seen:,} tokens)")
 
