@@ -22,7 +22,12 @@ import numpy as np
 
 from code_diffusion.engine.chance import DRAFT_ORIGINS, Calibration, typed_before
 from code_diffusion.engine.context import ContextOptions
-from code_diffusion.evaluation.context import SERVER_DEFAULTS, repo_tasks, task_scores
+from code_diffusion.evaluation.context import (
+    SERVER_DEFAULTS,
+    ContextEvaluation,
+    repo_tasks,
+    task_scores,
+)
 
 BENCHMARKS = ("repo-single-line", "repo-rest-of-line")
 TUNING_SEEDS = (1, 2)
@@ -38,26 +43,23 @@ def observations(generator, benchmarks: Sequence[str] = BENCHMARKS,
     """``(kind, typed, evidence, right)`` of each task's top passing candidate, where kind is
     ``draft`` or ``denoised``."""
     out = []
-    params = {**SERVER_DEFAULTS, "num_samples": 1}
     for benchmark in benchmarks:
         for seed in seeds:
             tasks, indexes = repo_tasks(benchmark, limit, seed)
+            evaluation = ContextEvaluation(generator, indexes,
+                                           params={**SERVER_DEFAULTS, "num_samples": 1})
             for task in tasks:
-                text, cursor = task.prefix + task.suffix, len(task.prefix)
-                result = generator.fill(text, cursor, language=task.language, hole=task.hole,
-                                        path=task.path, workspace=indexes[task.workspace],
-                                        context=ContextOptions(), require_passing=False,
-                                        **params)
+                _, result = evaluation.fill(generator, task, ContextOptions())
                 top = next((c for c in result.candidates if not c.problems), None)
                 if top is None:
                     continue
                 right = bool(task_scores(top.text, task.middle or "", True)["exact"])
+                typed = typed_before(task.prefix, len(task.prefix))
                 if top.origin in DRAFT_ORIGINS:
                     evidence = math.log1p(max(0.0, top.rewards.get("retrieval", 0.0)))
-                    out.append(("draft", typed_before(text, cursor), evidence, right))
+                    out.append(("draft", typed, evidence, right))
                 elif top.confidence:
-                    out.append(("denoised", typed_before(text, cursor),
-                                top.mean_confidence, right))
+                    out.append(("denoised", typed, top.mean_confidence, right))
     return out
 
 

@@ -109,14 +109,16 @@ class ContextEvaluation:
     log: Callable[[str], None] = lambda message: None
     details: list[dict[str, Any]] = field(default_factory=list)
 
-    def fill(self, generator: Any, task: ContextTask,
-             context: ContextOptions | None) -> tuple[str, Any]:
-        """The top candidate's text ("" when none passed) and the fill's result."""
+    def fill(self, generator: Any, task: ContextTask, context: ContextOptions | None,
+             **overrides: Any) -> tuple[str, Any]:
+        """The top candidate's text ("" when none passed) and the fill's result
+        (``overrides``: request fields other than the evaluation's ``params``)."""
         text, cursor = task.prefix + task.suffix, len(task.prefix)
         result = generator.fill(text, cursor, language=task.language, hole=task.hole,
                                 specification=task.specification, path=task.path,
                                 workspace=self.indexes.get(task.workspace),
-                                context=context, require_passing=False, **self.params)
+                                context=context, require_passing=False,
+                                **{**self.params, **overrides})
         top = next((c for c in result.candidates if not c.problems), None)
         return ("" if top is None else top.text), result
 
@@ -145,22 +147,16 @@ class ContextEvaluation:
         """Ghost text as the language server offers it: one candidate generated, the top one
         shown (first row) and shown only from ``min_chance`` up (second row: a task whose top
         candidate is held back counts as unanswered)."""
-        params = {**self.params, "num_samples": 1}
         every, gated, latency = [], [], []
         for task in tasks:
             began = time.perf_counter()
-            text, cursor = task.prefix + task.suffix, len(task.prefix)
-            result = self.generator.fill(
-                text, cursor, language=task.language, hole=task.hole, path=task.path,
-                specification=task.specification, workspace=self.indexes.get(task.workspace),
-                context=context, require_passing=False, **params)
+            completion, result = self.fill(self.generator, task, context, num_samples=1)
             latency.append((time.perf_counter() - began) * 1000)
             top = next((c for c in result.candidates if not c.problems), None)
             shown = top is not None and (top.chance is None or top.chance >= min_chance)
             if task.middle is not None:
-                every.append(task_scores(top.text if top else "", task.middle,
-                                         task.single_line))
-                gated.append(task_scores(top.text if shown else "", task.middle,
+                every.append(task_scores(completion, task.middle, task.single_line))
+                gated.append(task_scores(completion if shown else "", task.middle,
                                          task.single_line))
         latency.sort()
         p50 = round(latency[len(latency) // 2], 1) if latency else None
