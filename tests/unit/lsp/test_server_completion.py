@@ -249,11 +249,16 @@ async def test_ghost_text_holds_back_unlikely_candidates_the_menu_lists_them(cap
         assert s.logs("2 candidate(s) held back under chance 0.2: 0.05, 0.10")
         assert [i.label for i in (await s.complete(position)).items] == [
             "value_0", "value_1", "value_2"]
-        # typing into the shown one serves its rest; the held-back ones were not remembered
+        # typing into the shown one serves its rest, and only its rest
         typed = "x = val\n"
         s.replace(typed)
+        runs = len(s.logs("candidate(s) after"))
         assert [i.insert_text for i in (await s.inline(s.position(typed, 7),
                                                         typing=True)).items] == ["ue_1"]
+        # asking there lists the held-back ones too, still without a model call
+        assert [i.insert_text for i in (await s.inline(s.position(typed, 7))).items] == [
+            "ue_0", "ue_1", "ue_2"]
+        assert len(s.logs("candidate(s) after")) == runs
         # ghost text the user asks for shows every candidate
         asked = "x = \nif y:\n"
         s.replace(asked)

@@ -3,6 +3,8 @@ model has to run again."""
 
 from __future__ import annotations
 
+import pytest
+
 from code_diffusion.lsp.typeahead import TypeAhead
 
 KEY = ("file:///a.py", "inlineCompletion")
@@ -66,3 +68,21 @@ def test_forget_drops_a_document_and_the_oldest_entries_go_first():
     c.remember(("file:///3", "completion"), TEXT, CURSOR, ["x"])
     c.forget("file:///3")
     assert len(c) == 0
+
+
+def test_held_back_candidates_are_served_only_when_asked_for():
+    c = TypeAhead()
+    c.remember(KEY, TEXT, CURSOR, ["sum(xs)", "sum(ys)", "len(xs)"], shown=[False, True, False])
+    assert c.recall(KEY, *typed("su")) == ["m(ys)"]
+    assert c.recall(KEY, *typed("su"), held_back=True) == ["m(xs)", "m(ys)"]
+    assert c.recall(KEY, *typed("l")) is None  # only a held-back one agrees: the model runs
+    assert c.recall(KEY, *typed("l"), held_back=True) == ["en(xs)"]
+
+
+def test_an_answer_with_every_candidate_held_back_is_kept_for_a_request_that_asks():
+    c = TypeAhead()
+    c.remember(KEY, TEXT, CURSOR, ["x"], shown=[False])
+    assert c.recall(KEY, TEXT, CURSOR) is None
+    assert c.recall(KEY, TEXT, CURSOR, held_back=True) == ["x"]
+    with pytest.raises(ValueError, match="2 candidates but 1 shown flags"):
+        c.remember(KEY, TEXT, CURSOR, ["x", "y"], shown=[True])

@@ -50,14 +50,14 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
                       ) -> tuple[Snapshot, types.Range, str, list[str], list[str | None]]:
     """The snapshot, the edit's range, the auto-closed tail, the candidates' texts and where
     each came from (``None`` for the rest of an earlier answer being typed into). With
-    ``min_chance``, the candidates under it are held back (and not remembered for typing
-    into)."""
+    ``min_chance``, the candidates under it are held back: remembered as such, so typing
+    serves only the shown ones and a request without ``min_chance`` gets them all."""
     snap = snapshot(ls, uri)
     offset = snap.offset(position)
     end = closers_end(snap.text, offset)
     label = f"{lane} {uri} v{snap.version} at {position.line}:{position.character}"
     tail = snap.text[offset:end]
-    rests = ls.typeahead.recall((uri, lane), snap.text, offset)
+    rests = ls.typeahead.recall((uri, lane), snap.text, offset, held_back=min_chance is None)
     if rests is not None:
         # typed-into answers are kept without the closers (typing the candidate to its end
         # leaves nothing to serve); the edit's range covers them, so they are carried again
@@ -76,7 +76,8 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
         texts = [c.text for c in candidates]
         origins = [c.provenance() for c in candidates]
         ls.typeahead.remember((uri, lane), snap.text, offset,
-                              [without_closers(text, tail) for text in texts])
+                              [without_closers(c.text, tail) for c in generated],
+                              [any(c is s for s in candidates) for c in generated])
     rng = types.Range(start=position, end=snap.position(end))
     return snap, rng, tail, texts, origins
 
