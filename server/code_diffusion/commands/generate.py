@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
           f"model {generator.info.name}):")
     for index, candidate in enumerate(result.candidates, 1):
         problems = f" (failed: {'; '.join(candidate.problems)})" if candidate.problems else ""
-        print(f"\n--- candidate {index}: {candidate.provenance()}{problems}")
+        chance = ("" if candidate.problems or candidate.chance is None
+                  else f"; chance {candidate.chance:.2f}")
+        print(f"\n--- candidate {index}: {candidate.provenance()}{chance}{problems}")
         print(candidate.text)
     if not result.passing():
         print("note: no candidate passed the checks (see 'failed' above); try more --steps, "

@@ -46,8 +46,10 @@ def test_generate_says_where_each_candidate_came_from(tmp_path):
     result = run("generate", "--file", str(tmp_path / "twin.py"), "--line", "13", "--col", "9")
     assert result.returncode == 0, result.stderr
     first = result.stdout.split("--- candidate 1: ", 1)[1].splitlines()
-    assert first[:2] == ["copied from twin.py:5, renamed _lists → _keys",
-                         "_keys.insert(pos + 1, half)"]
+    assert first[0].startswith("copied from twin.py:5, renamed _lists → _keys; chance 0.")
+    assert first[1] == "_keys.insert(pos + 1, half)"
+    # the estimated chance that ghost text is measured against (inline.minChance)
+    assert float(first[0].rsplit(" ", 1)[1]) >= 0.2
     assert "--- candidate 2: written by the model, confidence 0." in result.stdout
 
 
