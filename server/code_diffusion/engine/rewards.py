@@ -3,7 +3,8 @@ suffix, then score syntax, confidence and suffix overlap and rank.
 
 The syntax score is the number of syntax errors in the whole buffer with the candidate in,
 minus the number before: an already-broken buffer (the user is typing) does not disqualify
-every candidate, and a candidate that makes it worse is rejected with that reason.
+every candidate, and a candidate that makes it worse is rejected with that reason. So is a
+Python candidate that reads a name the file never mentions (``engine/names.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from code_diffusion.engine import syntax
 from code_diffusion.engine.context.candidates import draft_rank
 from code_diffusion.engine.languages import OVERLAP_CLOSERS
+from code_diffusion.engine.names import NameScope
 from code_diffusion.engine.types import Candidate
 
 ALTERNATIVE_COST = 20.0
@@ -96,6 +98,8 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
     instead of its confidence; both get the same syntax and suffix-overlap terms. A
     candidate's own rewards (``retrieval``, ``likelihood``) are kept."""
     before = syntax_baseline(hole) if use_rewards else None
+    scope = (NameScope.of(hole.text, hole.start, hole.end, hole.language) if use_rewards
+             else None)
     scored = []
     for candidate in candidates:
         problems: list[str] = []
@@ -105,6 +109,7 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
         elif use_rewards:
             if "cut" not in rewards:  # a line's head (cut at the cliff) is not whole code
                 rewards.update(_syntax(candidate.text, hole, before, problems))
+                _names(candidate.text, scope, problems)
             rewards["suffix_overlap"] = _overlap(candidate.text, hole.suffix)
         scored.append(replace(candidate, rewards=rewards, problems=tuple(problems),
                               score=_rank_score(rewards, weights or {})))
@@ -153,6 +158,13 @@ def _syntax(text: str, hole: Hole, before: SyntaxBaseline | None,
         reasons.append(f"it adds {delta} syntax error{'s' if delta > 1 else ''} "
                        f"({hole.language} grammar)")
     return {"syntax": float(-max(0, delta))}
+
+
+def _names(text: str, scope: NameScope | None, reasons: list[str]) -> None:
+    unknown = None if scope is None or reasons else scope.unknown(text)
+    if unknown:
+        listed = ", ".join(f"`{name}`" for name in unknown)
+        reasons.append(f"it reads {listed}, which the file never defines, imports or mentions")
 
 
 def _overlap(text: str, suffix: str) -> float:

@@ -84,6 +84,19 @@ def test_fill_passes_prefix_and_suffix_and_ranks_syntax_first():
     assert len(result.candidates) == 2  # exactly num_samples
 
 
+def test_a_candidate_reading_a_name_the_file_never_mentions_fails_its_check():
+    model = ScriptedModel(["a + c", "a + b"])
+    result = CodeGenerator(model).fill(BUFFER, CURSOR, language="python", num_samples=2,
+                                       require_passing=False)
+    assert [c.text for c in result.passing()] == ["a + b"]
+    assert result.candidates[1].problems == (
+        "it reads `c`, which the file never defines, imports or mentions",)
+    assert result.candidates[1].chance == 0
+    unchecked = CodeGenerator(ScriptedModel(["a + c"])).fill(BUFFER, CURSOR, language="python",
+                                                           use_rewards=False)
+    assert [c.text for c in unchecked.passing()] == ["a + c"]
+
+
 def test_an_already_broken_buffer_does_not_disqualify_everything():
     broken = "def f(:\n    x = \n"
     model = ScriptedModel(["1"])
