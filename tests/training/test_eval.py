@@ -24,6 +24,7 @@ from code_diffusion.evaluation.infill import (
     LENGTH_CONTROL,
     ORACLE_LENGTH,
     DecodeSettings,
+    TaskResult,
     editor_buffer,
     fill_task,
     score,
@@ -167,6 +168,22 @@ def test_fill_and_score_modes(problems) -> None:
     assert call["canvas_length"] == 5 and call["max_length"] == 32
     assert gen.calls[4]["length_control"] is False and gen.calls[4]["canvas_length"] is None
     assert call["length_control"] is False
+
+
+def test_passes_with_an_empty_completion_are_counted_apart(problems) -> None:
+    # results made by hand: "a" had no answer and its tests passed anyway (a line the tests
+    # do not need), "c" is blank and failed
+    results = [TaskResult("a", LENGTH_CONTROL, "", 0, 1.0, 1.0, error="no candidate"),
+               TaskResult("b", LENGTH_CONTROL, "    return x\n", 3, 1.0, 1.0),
+               TaskResult("c", LENGTH_CONTROL, "  \n", 3, 1.0, 1.0)]
+    for result, status in zip(results, ("passed", "passed", "failed"), strict=True):
+        result.status = status
+    summary = summarise(LENGTH_CONTROL, results, 32)
+    assert (summary.passed, summary.passed_empty, summary.engine_errors) == (2, 1, 1)
+    row = eval_report._rows({"benchmarks": {"humaneval-single-line": {
+        "tasks_run": 3, "tasks_total": 1033, "modes": {LENGTH_CONTROL: summary.to_json()}}}})[0]
+    assert row[3:5] == ["66.7 %", "1"]
+    assert len(row) == len(eval_report.HEADERS)
 
 
 def test_evaluation_collects_a_full_report(tmp_path, problems, monkeypatch) -> None:

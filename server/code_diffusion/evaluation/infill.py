@@ -94,6 +94,8 @@ class ModeSummary:
     tasks: int
     executed: int = 0
     passed: int = 0
+    passed_empty: int = 0
+    """Passed with an empty completion (no answer): the tests did not need the hole's code."""
     timeouts: int = 0
     engine_errors: int = 0
     with_reference: int = 0
@@ -132,6 +134,7 @@ def summarise(mode: str, results: Sequence[TaskResult],
         if result.status:
             summary.executed += 1
             summary.passed += result.passed
+            summary.passed_empty += result.passed and not result.completion.strip()
             summary.timeouts += result.status == "timeout"
         summary.engine_errors += bool(result.error)
         if result.exact_first_line is not None:

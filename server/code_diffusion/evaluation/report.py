@@ -37,6 +37,7 @@ def _rows(report: Mapping[str, Any]) -> list[list[str]]:
             if mode == "fixed-canvas" and summary.get("max_length"):
                 label += f" ({summary['max_length']} tok)"
             rows.append([name, run, label, _pct(summary["pass_at_1"]),
+                         str(summary.get("passed_empty", "—")),
                          _pct(summary["exact_first_line_rate"]),
                          _num(summary["forward_passes"], "mean", 1),
                          _num(summary["latency_ms"], "p50"), _num(summary["latency_ms"], "p95"),
@@ -45,13 +46,14 @@ def _rows(report: Mapping[str, Any]) -> list[list[str]]:
         baseline = section.get("baseline")
         if baseline:
             rows.append([name, run, f"baseline `{baseline['line']}`",
-                         _pct(baseline["pass_at_1"]), _pct(baseline["exact_first_line_rate"]),
+                         _pct(baseline["pass_at_1"]), str(baseline.get("passed_empty", "—")),
+                         _pct(baseline["exact_first_line_rate"]),
                          "0", "—", "—", "0", str(baseline["timeouts"])])
     return rows
 
 
-HEADERS = ["benchmark", "tasks", "mode", "pass@1", "EM line 1", "passes/task", "p50 ms",
-           "p95 ms", "no answer", "timeouts"]
+HEADERS = ["benchmark", "tasks", "mode", "pass@1", "passed empty", "EM line 1", "passes/task",
+           "p50 ms", "p95 ms", "no answer", "timeouts"]
 
 
 def console_table(report: Mapping[str, Any]) -> str:
@@ -171,7 +173,10 @@ def _method_notes(report: Mapping[str, Any]) -> list[str]:
         "the reference, trailing whitespace ignored.",
         "- passes/task: model forward passes per completion (engine count); latency: wall time "
         "of one `fill` call, p50 and p95. No answer: the engine offered no candidate (each "
-        "failed its checks, e.g. an empty hole or a new syntax error); it counts as a failure.",
+        "failed its checks, e.g. an empty hole, a new syntax error or a made-up name); the hole "
+        "is then left empty, as in the editor, and the program runs like that. It fails unless "
+        "the tests do not need the hole's code; such passes count in pass@1, and *passed empty* "
+        "says how many of them there are.",
         f"- Decoding: max_length {settings['max_length_note']}, steps "
         f"{settings.get('steps') or 'engine default'}, seed {settings['seed']}.",
     ]
