@@ -19,6 +19,7 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 MODULE_NAMES = frozenset(dir(builtins)) | {
     "__file__", "__name__", "__doc__", "__spec__", "__loader__", "__package__", "__path__",
@@ -53,9 +54,9 @@ class NameScope:
         line_end = text.find("\n", end)
         line_end = len(text) if line_end < 0 else line_end
         # the text the candidate replaces (a selection being rewritten) counts as the file's
-        outside = text[:line_start] + "\n" + text[start:end] + "\n" + text[line_end:]
-        return cls(frozenset(IDENTIFIER.findall(outside)) | MODULE_NAMES,
-                   text[line_start:start], text[end:line_end])
+        known = (_identifiers(text[:line_start]) | _identifiers(text[line_end:])
+                 | frozenset(IDENTIFIER.findall(text[start:end])))
+        return cls(known | MODULE_NAMES, text[line_start:start], text[end:line_end])
 
     def unknown(self, candidate: str) -> list[str] | None:
         """The names ``candidate`` reads that the buffer never mentions, in order; ``None`` when
@@ -79,6 +80,13 @@ class NameScope:
             if node.id not in unknown:
                 unknown.append(node.id)
         return unknown
+
+
+@lru_cache(maxsize=8)
+def _identifiers(text: str) -> frozenset[str]:
+    """The identifiers of a part of the buffer; while the user types on one line, the parts
+    above and below it do not change, and the next request finds them here."""
+    return frozenset(IDENTIFIER.findall(text))
 
 
 def _position(code: str, offset: int) -> tuple[int, int]:
