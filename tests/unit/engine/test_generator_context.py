@@ -198,7 +198,8 @@ class Unsure(Scripted):
 
 
 def test_the_cliff_option_offers_the_head_without_the_syntax_check():
-    text, cursor = "def f(x):\n    \n", len("def f(x):\n    ")
+    text = "from stats import compute\n\ndef f(x):\n    \n"
+    cursor = text.index("    \n") + 4
     plain = CodeGenerator(Unsure([""])).fill(text, cursor, language="python",
                                              context=ContextOptions())
     assert plain.candidates[0].text == "total = compute(x)"
