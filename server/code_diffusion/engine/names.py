@@ -35,8 +35,9 @@ HEADS = (("elif", "if 1:\n    pass\n"), ("else", "if 1:\n    pass\n"),
 
 @dataclass(frozen=True)
 class NameScope:
-    """What the buffer around a hole knows: every identifier outside the hole's line(s) or in the
-    text the hole replaces, and the parts of those lines before and after the hole."""
+    """What the buffer around a hole knows: every identifier of the buffer but the candidate's
+    (the text the hole replaces included), and the parts of the hole's line(s) before and after
+    the hole."""
 
     known: frozenset[str]
     before: str
@@ -53,10 +54,12 @@ class NameScope:
         line_start = text.rfind("\n", 0, start) + 1
         line_end = text.find("\n", end)
         line_end = len(text) if line_end < 0 else line_end
-        # the text the candidate replaces (a selection being rewritten) counts as the file's
+        before, after = text[line_start:start], text[end:line_end]
+        # the text the candidate replaces (a selection being rewritten) counts as the file's,
+        # and so does the rest of its line
         known = (_identifiers(text[:line_start]) | _identifiers(text[line_end:])
-                 | frozenset(IDENTIFIER.findall(text[start:end])))
-        return cls(known | MODULE_NAMES, text[line_start:start], text[end:line_end])
+                 | frozenset(IDENTIFIER.findall(before + text[start:end] + after)))
+        return cls(known | MODULE_NAMES, before, after)
 
     def unknown(self, candidate: str) -> list[str] | None:
         """The names ``candidate`` reads that the buffer never mentions, in order; ``None`` when
@@ -68,14 +71,13 @@ class NameScope:
         tree, shift, dedent = parsed
         span = (_position(code, len(self.before)), _position(code, len(code) - len(self.after)))
         bound, read = _names(tree)
-        here = set(IDENTIFIER.findall(self.before + self.after))
         unknown: list[str] = []
         for node in read:
             line, column = node.lineno - 1 - shift, node.col_offset + dedent
             first, last = (line, column), (line, column + len(node.id))
             if last <= span[0] or first >= span[1]:
                 continue  # the user's text, not the candidate's
-            if node.id in self.known or node.id in bound or node.id in here:
+            if node.id in self.known or node.id in bound:
                 continue
             if node.id not in unknown:
                 unknown.append(node.id)

@@ -37,12 +37,10 @@ def register(ls: CodeDiffusionServer) -> None:
                types.CompletionOptions(resolve_provider=False))(completion)
 
 
-def _shown(candidates: list[Candidate], min_chance: float | None) -> list[Candidate]:
-    """The candidates worth showing unasked: every one without ``min_chance``; else those whose
-    estimated chance of being right reaches it, or that have no estimate."""
-    if min_chance is None:
-        return candidates
-    return [c for c in candidates if c.chance is None or c.chance >= min_chance]
+def _shown(candidate: Candidate, min_chance: float | None) -> bool:
+    """Whether a candidate is worth showing: always without ``min_chance``; else when its
+    estimated chance of being right reaches it, or it has no estimate."""
+    return min_chance is None or candidate.chance is None or candidate.chance >= min_chance
 
 
 async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Position, lane: str,
@@ -68,16 +66,17 @@ async def _candidates(ls: CodeDiffusionServer, uri: str, position: types.Positio
     else:
         generated, _ = await generate(ls, snap, offset, lane=lane, label=label, closers=True,
                                       debounce=ls.settings.debounce_ms / 1000)
-        candidates = _shown(generated, min_chance)
+        shown = [_shown(c, min_chance) for c in generated]
+        candidates = [c for c, show in zip(generated, shown, strict=True) if show]
         if len(candidates) < len(generated):
             log.debug("%s: %d candidate(s) held back under chance %g: %s", label,
                       len(generated) - len(candidates), min_chance,
-                      ", ".join(f"{c.chance:.2f}" for c in generated if c not in candidates))
+                      ", ".join(f"{c.chance:.2f}"
+                                for c, show in zip(generated, shown, strict=True) if not show))
         texts = [c.text for c in candidates]
         origins = [c.provenance() for c in candidates]
         ls.typeahead.remember((uri, lane), snap.text, offset,
-                              [without_closers(c.text, tail) for c in generated],
-                              [any(c is s for s in candidates) for c in generated])
+                              [without_closers(c.text, tail) for c in generated], shown)
     rng = types.Range(start=position, end=snap.position(end))
     return snap, rng, tail, texts, origins
 
