@@ -4,7 +4,8 @@ suffix, then score syntax, confidence and suffix overlap and rank.
 The syntax score is the number of syntax errors in the whole buffer with the candidate in,
 minus the number before: an already-broken buffer (the user is typing) does not disqualify
 every candidate, and a candidate that makes it worse is rejected with that reason. So is a
-Python candidate that reads a name the file never mentions (``engine/names.py``).
+Python line the model wrote that reads a name the file never mentions (``engine/names.py``); a
+line copied from another file may read that file's names (the user imports them).
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
         elif use_rewards:
             if "cut" not in rewards:  # a line's head (cut at the cliff) is not whole code
                 rewards.update(_syntax(candidate.text, hole, before, problems))
-                _names(candidate.text, scope, problems)
+                if candidate.origin == "denoised":  # a copied line's names are the project's
+                    _names(candidate.text, scope, problems)
             rewards["suffix_overlap"] = _overlap(candidate.text, hole.suffix)
         scored.append(replace(candidate, rewards=rewards, problems=tuple(problems),
                               score=_rank_score(rewards, weights or {})))

@@ -16,7 +16,7 @@ from code_diffusion.engine import (
     SampleStep,
 )
 from code_diffusion.engine.generator import CodeGenerator, heal_prefix, hole_kind, unheal
-from code_diffusion.engine.rewards import Hole, trim
+from code_diffusion.engine.rewards import Hole, score, trim
 
 
 class ScriptedModel:
@@ -95,6 +95,16 @@ def test_a_candidate_reading_a_name_the_file_never_mentions_fails_its_check():
     unchecked = CodeGenerator(ScriptedModel(["a + c"])).fill(BUFFER, CURSOR, language="python",
                                                            use_rewards=False)
     assert [c.text for c in unchecked.passing()] == ["a + c"]
+
+
+def test_a_line_copied_from_another_file_may_read_that_files_names():
+    written = Candidate("a + c", confidence=(0.5,))
+    copied = Candidate("a + c", origin="draft", source="other.py:3",
+                       rewards={"retrieval": 4.0})
+    hole = Hole(BUFFER, CURSOR, CURSOR, "line", "python")
+    scored = {c.origin: c.problems for c in score([written, copied], hole, True)}
+    assert scored == {"denoised": (
+        "it reads `c`, which the file never defines, imports or mentions",), "draft": ()}
 
 
 def test_an_already_broken_buffer_does_not_disqualify_everything():
