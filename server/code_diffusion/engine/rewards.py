@@ -99,8 +99,8 @@ def score(candidates: list[Candidate], hole: Hole, use_rewards: bool,
     instead of its confidence; both get the same syntax and suffix-overlap terms. A
     candidate's own rewards (``retrieval``, ``likelihood``) are kept."""
     before = syntax_baseline(hole) if use_rewards else None
-    scope = (NameScope.of(hole.text, hole.start, hole.end, hole.language) if use_rewards
-             else None)
+    written = use_rewards and any(c.origin == "denoised" for c in candidates)
+    scope = NameScope.of(hole.text, hole.start, hole.end, hole.language) if written else None
     scored = []
     for candidate in candidates:
         problems: list[str] = []
